@@ -1,0 +1,125 @@
+import { ArgumentError } from '@attribution/tensor';
+import { closestName } from './options.js';
+
+/** The rules for approximating a path integral; `gausslegendre` is Captum's default. */
+export type ApproximationMethod =
+  | 'riemann_left'
+  | 'riemann_right'
+  | 'riemann_middle'
+  | 'riemann_trapezoid'
+  | 'gausslegendre';
+
+/** Every supported approximation rule. */
+export const APPROXIMATION_METHODS: readonly ApproximationMethod[] = [
+  'riemann_left',
+  'riemann_right',
+  'riemann_middle',
+  'riemann_trapezoid',
+  'gausslegendre',
+];
+
+/** Step sizes `w_k` and points `α_k` of an approximation rule: `∫₀¹ f ≈ Σ_k w_k f(α_k)`. */
+export interface ApproximationParameters {
+  readonly stepSizes: readonly number[];
+  readonly alphas: readonly number[];
+}
+
+/** Validates an approximation rule name, with a suggestion when it is misspelt. */
+export function checkApproximationMethod(value: unknown, argument = 'method'): ApproximationMethod {
+  if (typeof value === 'string' && (APPROXIMATION_METHODS as readonly string[]).includes(value)) {
+    return value as ApproximationMethod;
+  }
+  const guess = typeof value === 'string' ? closestName(value, APPROXIMATION_METHODS) : undefined;
+  throw new ArgumentError(
+    argument,
+    `one of ${APPROXIMATION_METHODS.map((m) => `'${m}'`).join(', ')}`,
+    typeof value === 'string' ? `'${value}'` : String(value),
+    guess ? `Did you mean '${guess}'?` : undefined,
+  );
+}
+
+/**
+ * Step sizes and points of `method` with `n` steps, exactly as Captum computes them: Riemann points are
+ * float32 `linspace` values, trapezoid weights keep Captum's `(n-1)/n` total, Gauss–Legendre nodes ascend.
+ */
+export function approximationParameters(method: ApproximationMethod, n: number): ApproximationParameters {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ArgumentError('nSteps', 'an integer ≥ 1', String(n));
+  }
+  if (method === 'gausslegendre') {
+    const { nodes, weights } = gaussLegendre(n);
+    return { stepSizes: weights.map((w) => 0.5 * w), alphas: nodes.map((x) => 0.5 * (1 + x)) };
+  }
+  if (n < 2) {
+    throw new ArgumentError('nSteps', `an integer ≥ 2 for the Riemann rule '${method}'`, String(n));
+  }
+  const stepSizes = new Array<number>(n).fill(1 / n);
+  switch (method) {
+    case 'riemann_left':
+      return { stepSizes, alphas: linspaceFloat32(0, 1 - 1 / n, n) };
+    case 'riemann_right':
+      return { stepSizes, alphas: linspaceFloat32(1 / n, 1, n) };
+    case 'riemann_middle':
+      return { stepSizes, alphas: linspaceFloat32(1 / (2 * n), 1 - 1 / (2 * n), n) };
+    case 'riemann_trapezoid':
+      stepSizes[0] = 1 / (2 * n);
+      stepSizes[n - 1] = 1 / (2 * n);
+      return { stepSizes, alphas: linspaceFloat32(0, 1, n) };
+  }
+}
+
+/** PyTorch's float32 `linspace` on the CPU, element for element. */
+export function linspaceFloat32(start: number, end: number, n: number): number[] {
+  const f = Math.fround;
+  const s = f(start);
+  const e = f(end);
+  if (n === 1) return [s];
+  const step = f(f(e - s) / (n - 1));
+  const halfway = Math.floor(n / 2);
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) {
+    out[k] = k < halfway ? f(s + f(step * k)) : f(e - f(step * (n - 1 - k)));
+  }
+  return out;
+}
+
+/** Nodes (ascending) and weights of the `n`-point Gauss–Legendre rule on [-1, 1]. */
+export function gaussLegendre(n: number): { nodes: number[]; weights: number[] } {
+  const nodes = new Array<number>(n);
+  const weights = new Array<number>(n);
+  const half = Math.floor((n + 1) / 2);
+  for (let i = 0; i < half; i++) {
+    // Initial guess for the i-th largest root, then Newton on P_n.
+    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
+    let dp = 0;
+    for (let iter = 0; iter < 100; iter++) {
+      const [p, d] = legendre(n, x);
+      dp = d;
+      const dx = p / d;
+      x -= dx;
+      if (Math.abs(dx) < 1e-16) break;
+    }
+    dp = legendre(n, x)[1];
+    const w = 2 / ((1 - x * x) * dp * dp);
+    nodes[n - 1 - i] = x;
+    nodes[i] = -x;
+    weights[n - 1 - i] = w;
+    weights[i] = w;
+  }
+  if (n % 2 === 1) nodes[half - 1] = 0;
+  return { nodes, weights };
+}
+
+/** `[P_n(x), P_n'(x)]` by the three-term recurrence. */
+function legendre(n: number, x: number): [number, number] {
+  let p0 = 1;
+  let p1 = x;
+  if (n === 0) return [1, 0];
+  for (let k = 2; k <= n; k++) {
+    const p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+    p0 = p1;
+    p1 = p2;
+  }
+  const d = (n * (x * p1 - p0)) / (x * x - 1);
+  return [p1, d];
+}

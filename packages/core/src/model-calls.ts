@@ -1,0 +1,131 @@
+import {
+  ModelError,
+  describeValue,
+  formatShape,
+  isFloatDType,
+  toNumbers,
+  type Backend,
+  type Model,
+  type TensorData,
+} from '@attribution/tensor';
+import { sliceArgs, sliceRows } from './args.js';
+import type { Scope } from './scope.js';
+import { TargetSelection, type TargetSpec } from './target.js';
+
+/** Checks what a model returned: a live tensor of its backend, numeric, with `rows` rows. */
+export function checkOutput<T>(backend: Backend<T>, output: unknown, rows: number): T {
+  if (!backend.isTensor(output)) {
+    throw new ModelError(`The model returned ${describeValue(output)}, not a ${backend.name} tensor.`);
+  }
+  const dtype = backend.dtype(output);
+  if (!isFloatDType(dtype) && dtype !== 'int32' && dtype !== 'int64') {
+    throw new ModelError(`The model output has dtype ${dtype}; attribution needs numbers.`);
+  }
+  const shape = backend.shape(output);
+  if (shape.length === 0 || shape[0] !== rows) {
+    throw new ModelError(
+      `The model output has shape ${formatShape(shape)}, but its dimension 0 should be the batch of ${rows} example(s).`,
+    );
+  }
+  return output;
+}
+
+/** Throws when model output values are not finite. */
+export function checkFiniteOutput(data: TensorData, what = 'The model output'): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = Number(data[i]);
+    if (!Number.isFinite(v)) throw new ModelError(`${what} contains ${v} (flat index ${i}).`);
+  }
+}
+
+/** The result of probing a model once on the real inputs. */
+export interface Probe {
+  /** The target resolved against the output shape. */
+  readonly selection: TargetSelection;
+  /** `F(x)`: the sum of the selected outputs, per example. */
+  readonly selectedSums: Float64Array;
+}
+
+/**
+ * Runs the model once on the inputs, validates its output and resolves the target against the output shape.
+ * `onePerExample` demands that the target leave one value per example (gradient methods).
+ */
+export async function probeModel<T>(
+  model: Model<T>,
+  inputs: readonly T[],
+  args: readonly unknown[],
+  spec: TargetSpec,
+  onePerExample: boolean,
+  scope: Scope<T>,
+): Promise<Probe> {
+  const backend = model.backend;
+  const rows = backend.shape(inputs[0] as T)[0] as number;
+  const { output, captured } = await model.forward({ inputs, args });
+  scope.track(captured);
+  const out = checkOutput(backend, scope.track(output), rows);
+  const data = await backend.data(out);
+  checkFiniteOutput(data);
+  const selection = TargetSelection.resolve(spec, backend.shape(out), onePerExample);
+  const selectedSums = selection.sums(toNumbers(data));
+  scope.free(out);
+  return { selection, selectedSums };
+}
+
+/**
+ * `F(z)` per example: the summed selected outputs of the model on `inputs`, evaluated in batches of at
+ * most `maxRows` rows.
+ */
+export async function selectedOutputSums<T>(
+  model: Model<T>,
+  inputs: readonly T[],
+  args: readonly unknown[],
+  selection: TargetSelection,
+  maxRows: number | undefined,
+  scope: Scope<T>,
+): Promise<Float64Array> {
+  const backend = model.backend;
+  const rows = backend.shape(inputs[0] as T)[0] as number;
+  const chunk = maxRows ?? rows;
+  const out = new Float64Array(rows);
+  for (let start = 0; start < rows; start += chunk) {
+    const end = Math.min(rows, start + chunk);
+    const part = start === 0 && end === rows ? inputs : inputs.map((t) => scope.track(sliceRows(backend, t, start, end)));
+    const partArgs = sliceArgs(backend, args, start, end, scope);
+    const { output, captured } = await model.forward({ inputs: part, args: partArgs });
+    scope.track(captured);
+    const o = checkOutput(backend, scope.track(output), end - start);
+    out.set(selection.sums(toNumbers(await backend.data(o)), end - start, start), start);
+    scope.free([o, ...captured]);
+    if (part !== inputs) scope.free(part);
+    scope.free(partArgs.filter((a): a is T => backend.isTensor(a) && !args.includes(a)));
+  }
+  return out;
+}
+
+/**
+ * One gradient call: the gradient of the selected outputs (weights `outputWeights`) with respect to
+ * `wrt`, checking the model's output. Frees everything but the gradients, which the caller owns.
+ */
+export async function targetGradients<T>(
+  model: Model<T>,
+  request: {
+    readonly inputs: readonly T[];
+    readonly args: readonly unknown[];
+    readonly outputWeights: T;
+    readonly wrt: Parameters<Model<T>['gradient']>[0]['wrt'];
+    readonly replace?: Parameters<Model<T>['gradient']>[0]['replace'];
+  },
+): Promise<readonly T[]> {
+  const backend = model.backend;
+  const result = await model.gradient(request);
+  try {
+    checkOutput(backend, result.output, backend.shape(request.outputWeights)[0] as number);
+  } catch (e) {
+    backend.dispose([...result.gradients, ...result.captured]);
+    throw e;
+  } finally {
+    if (backend.isTensor(result.output)) backend.dispose(result.output);
+  }
+  backend.dispose(result.captured);
+  return result.gradients;
+}

@@ -1,0 +1,184 @@
+import { TargetError, describeValue, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
+import type { Scope } from './scope.js';
+
+/**
+ * Which model output to explain, per Captum's conventions:
+ * - `number` — the same output index for every example (`output[:, t]`; negative counts from the end);
+ * - `number[]` — one index per example (2-D outputs);
+ * - `number[][]` — one index tuple per example (`output[i, ...tuple]`);
+ * - `{ index: number[] }` — the same index tuple for every example (`output[:, a, b, …]`);
+ * - a backend tensor holding one index per example, or a single index.
+ * Omit it when the model returns one value per example.
+ */
+export type Target = number | readonly number[] | readonly (readonly number[])[] | { readonly index: readonly number[] };
+
+/** A target checked for its form, before the output shape is known. */
+export type TargetSpec =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'shared'; readonly index: readonly number[]; readonly tuple: boolean }
+  | { readonly kind: 'each'; readonly indices: readonly (readonly number[])[]; readonly tuple: boolean };
+
+function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+/** Checks the form of `target` for a batch of `batchSize` examples (a tensor target is read back). */
+export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, batchSize: number): Promise<TargetSpec> {
+  if (target === undefined || target === null) return { kind: 'none' };
+  if (isIndex(target)) return { kind: 'shared', index: [target], tuple: false };
+  if (backend.isTensor(target)) {
+    const values = Array.from(toNumbers(await backend.data(target)));
+    if (!values.every(isIndex)) throw new TargetError('integer indices', 'a tensor with non-integer values');
+    if (values.length === 1) return { kind: 'shared', index: [values[0] as number], tuple: false };
+    if (backend.shape(target).length !== 1 || values.length !== batchSize) {
+      throw new TargetError(`a single index or one index per example (${batchSize})`, `a tensor of shape ${formatShape(backend.shape(target))}`);
+    }
+    return { kind: 'each', indices: values.map((v) => [v]), tuple: false };
+  }
+  if (typeof target === 'object' && !Array.isArray(target) && 'index' in target) {
+    const index = (target as { index: unknown }).index;
+    if (!Array.isArray(index) || index.length === 0 || !index.every(isIndex)) {
+      throw new TargetError('{ index: [...] } with a non-empty array of integers', describeValue(index));
+    }
+    return { kind: 'shared', index: index as number[], tuple: true };
+  }
+  if (Array.isArray(target)) {
+    if (target.length !== batchSize) {
+      throw new TargetError(
+        `one target per example (${batchSize} entries)`,
+        `an array of ${target.length}`,
+        'For the same index tuple for every example, pass { index: [...] }.',
+      );
+    }
+    if (target.every(isIndex)) return { kind: 'each', indices: (target as number[]).map((t) => [t]), tuple: false };
+    if (target.every((t) => Array.isArray(t) && t.length > 0 && t.every(isIndex))) {
+      return { kind: 'each', indices: target as number[][], tuple: true };
+    }
+    throw new TargetError('integers or integer tuples, one per example', describeValue(target));
+  }
+  throw new TargetError('an integer, an array with one entry per example, or { index: [...] }', describeValue(target));
+}
+
+/**
+ * A target resolved against the model's output shape: for each example, the flat positions (within that
+ * example's output row) whose values are explained.
+ */
+export class TargetSelection {
+  private readonly weightCache = new Map<number, unknown>();
+
+  private constructor(
+    /** The model output shape for the batch, dimension 0 = examples. */
+    readonly outputShape: Shape,
+    /** Selected positions within each example's output row (one list per example). */
+    readonly positions: readonly Int32Array[],
+  ) {}
+
+  /** Output values per example. */
+  get rowSize(): number {
+    return sizeOf(this.outputShape.slice(1));
+  }
+
+  /**
+   * Resolves `spec` against `outputShape`. With `onePerExample` (gradient methods) the selection must
+   * leave exactly one value per example, as Captum requires.
+   */
+  static resolve(spec: TargetSpec, outputShape: Shape, onePerExample: boolean): TargetSelection {
+    const n = outputShape[0] ?? 0;
+    const rest = outputShape.slice(1);
+    const rowSize = sizeOf(rest);
+    const shapeText = formatShape(outputShape);
+    if (spec.kind === 'none') {
+      if (onePerExample && rowSize !== 1) {
+        throw new TargetError(
+          `an output index: the model output has shape ${shapeText}, ${rowSize} values per example, and gradient methods explain one`,
+          'no target',
+        );
+      }
+      const all = Int32Array.from({ length: rowSize }, (_, j) => j);
+      return new TargetSelection(outputShape, new Array<Int32Array>(n).fill(all));
+    }
+    const strides = stridesOf(rest);
+    const select = (index: readonly number[], tuple: boolean): Int32Array => {
+      if (rest.length === 0) {
+        throw new TargetError(`no target: the model output has shape ${shapeText}, one value per example`, describeValue(tuple ? index : index[0]));
+      }
+      if (!tuple && spec.kind === 'each' && rest.length !== 1) {
+        throw new TargetError(
+          `one index tuple per example: per-example integer targets need a 2-D output, and the output has shape ${shapeText}`,
+          describeValue(index[0]),
+        );
+      }
+      if (index.length > rest.length) {
+        throw new TargetError(`at most ${rest.length} indices for output shape ${shapeText}`, `${index.length} (${describeValue(index)})`);
+      }
+      let offset = 0;
+      for (let d = 0; d < index.length; d++) {
+        const size = rest[d] as number;
+        const raw = index[d] as number;
+        const v = raw < 0 ? raw + size : raw;
+        if (v < 0 || v >= size) {
+          throw new TargetError(
+            `an index in [${-size}, ${size}) for dimension ${d + 1} of output shape ${shapeText}`,
+            tuple ? `${raw} in ${describeValue(index)}` : String(raw),
+          );
+        }
+        offset += v * (strides[d] as number);
+      }
+      const blockSize = index.length < rest.length ? (strides[index.length - 1] as number) : 1;
+      if (onePerExample && blockSize !== 1) {
+        throw new TargetError(
+          `an index tuple that selects one value per example (output shape ${shapeText})`,
+          `${describeValue(index)}, which selects ${blockSize}`,
+          `Use { index: [${[...index, ...rest.slice(index.length).map(() => 0)].join(', ')}] } or similar.`,
+        );
+      }
+      return Int32Array.from({ length: blockSize }, (_, j) => offset + j);
+    };
+    if (spec.kind === 'shared') {
+      const pos = select(spec.index, spec.tuple);
+      return new TargetSelection(outputShape, new Array<Int32Array>(n).fill(pos));
+    }
+    if (spec.indices.length !== n) {
+      throw new TargetError(`one target per example (${n})`, `${spec.indices.length} targets`);
+    }
+    return new TargetSelection(
+      outputShape,
+      spec.indices.map((index) => select(index, spec.tuple)),
+    );
+  }
+
+  /**
+   * Per-example sums of the selected values of an output holding `rows` rows (row-major `data`); row `r`
+   * belongs to example `(firstRow + r) mod n`, so batches of repeated copies work too.
+   */
+  sums(data: ArrayLike<number>, rows = this.positions.length, firstRow = 0): Float64Array {
+    const out = new Float64Array(rows);
+    const rowSize = this.rowSize;
+    const n = this.positions.length;
+    for (let r = 0; r < rows; r++) {
+      const pos = this.positions[(firstRow + r) % n] as Int32Array;
+      let s = 0;
+      for (let j = 0; j < pos.length; j++) s += data[r * rowSize + (pos[j] as number)] as number;
+      out[r] = s;
+    }
+    return out;
+  }
+
+  /**
+   * The output weights for a batch made of `copies` whole copies of the examples (step-major): one at the
+   * selected positions of each row, zero elsewhere. Owned by `scope`.
+   */
+  weights<T>(backend: Backend<T>, copies: number, scope: Scope<T>): T {
+    const cached = this.weightCache.get(copies) as T | undefined;
+    if (cached !== undefined && !backend.isDisposed(cached)) return cached;
+    const n = this.positions.length;
+    const rowSize = this.rowSize;
+    const host = new Float32Array(copies * n * rowSize);
+    for (let r = 0; r < copies * n; r++) {
+      for (const p of this.positions[r % n] as Int32Array) host[r * rowSize + p] = 1;
+    }
+    const t = scope.track(backend.tensor(host, [copies * n, ...this.outputShape.slice(1)], 'float32'));
+    this.weightCache.set(copies, t);
+    return t;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * @packageDocumentation
+ * Primary attribution methods: they attribute a model output to its input features. Every method takes a
+ * model from a backend adapter (`@attribution/tfjs`, `@attribution/onnx`) and backend tensors.
+ */
+export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
+export type { AttributionResult, GradientOptions, PathOptions } from './types.js';
+export type { ApproximationMethod, Baseline, Baselines, Target } from '@attribution/core';
+export {
+  AbortError,
+  ArgumentError,
+  AttributionError,
+  BackendError,
+  ModelError,
+  ShapeError,
+  TargetError,
+} from '@attribution/tensor';

@@ -1,0 +1,31 @@
+import type { Baselines, RunOptions, Target } from '@attribution/core';
+
+/** The result of an attribution call. */
+export interface AttributionResult<A, T> {
+  /** Attributions with the structure and shapes of the inputs. */
+  readonly attributions: A;
+  /** Convergence delta per example (shape `[N]`), when `returnConvergenceDelta` was set. */
+  readonly delta?: T;
+}
+
+/** Options shared by the methods that explain one output per example with gradients. */
+export interface GradientOptions<T> extends RunOptions {
+  /** Which output to explain (see {@link Target}); omit for one output per example. */
+  readonly target?: Target | T;
+  /** Extra positional arguments for the model, after the inputs; tensors are expanded with the batch. */
+  readonly additionalForwardArgs?: unknown;
+}
+
+/** Options of the path methods (baselines, steps, rule, batching, delta). */
+export interface PathOptions<T> extends GradientOptions<T> {
+  /** Reference inputs: a number, a tensor (per example or batch 1) or one per input. Default zeros. */
+  readonly baselines?: Baselines<T>;
+  /** Number of integration steps (default 50). */
+  readonly nSteps?: number;
+  /** Approximation rule (default `gausslegendre`). */
+  readonly method?: import('@attribution/core').ApproximationMethod;
+  /** The most rows one model call may see; steps are split across calls (default: all at once). */
+  readonly internalBatchSize?: number;
+  /** Also return the convergence delta. */
+  readonly returnConvergenceDelta?: boolean;
+}

@@ -1,0 +1,84 @@
+import type { Backend } from './backend.js';
+
+/**
+ * Names a tensor inside the model that layer and neuron methods work on: the output (default) or the
+ * input of a named layer. `index` picks one tensor when the layer has several.
+ */
+export interface LayerRef {
+  /** The layer's name: a node or tensor name for ONNX, a layer or `tap` name for tfjs. */
+  readonly layer: string;
+  /** Whether the layer's output (default) or input is meant. */
+  readonly side?: 'output' | 'input';
+  /** Which of the layer's tensors, when it has several (default 0). */
+  readonly index?: number;
+}
+
+/** A tensor the gradient is taken with respect to: a model input (by position) or a layer tensor. */
+export type GradientSource = { readonly input: number } | LayerRef;
+
+/** A layer tensor replaced by a given value during the forward pass. */
+export interface LayerValue<T> {
+  /** Which layer tensor to replace. */
+  readonly ref: LayerRef;
+  /** The value used instead of what the layer computes; its batch size must match the inputs'. */
+  readonly value: T;
+}
+
+/** A forward pass on one batch. */
+export interface ForwardRequest<T> {
+  /** The model inputs, in the model's input order; all share dimension 0 (the batch). */
+  readonly inputs: readonly T[];
+  /** Extra positional arguments passed to the model after the inputs, already expanded to the batch. */
+  readonly args?: readonly unknown[];
+  /** Layer tensors to replace with given values. */
+  readonly replace?: readonly LayerValue<T>[];
+  /** Layer tensors to return (as computed, or as replaced). */
+  readonly capture?: readonly LayerRef[];
+}
+
+/** What a forward pass returns; every tensor is owned by the caller. */
+export interface ForwardResult<T> {
+  /** The model output, dimension 0 = batch. */
+  readonly output: T;
+  /** The captured layer tensors, in the order of `capture`. */
+  readonly captured: readonly T[];
+}
+
+/** A forward pass followed by a vector-Jacobian product. */
+export interface GradientRequest<T> extends ForwardRequest<T> {
+  /**
+   * The weights `w` selecting outputs; it has the output's shape. The gradient computed is that of
+   * `sum(output ⊙ w)` (summed over the whole batch), so a one-hot row per example selects its target.
+   */
+  readonly outputWeights: T;
+  /** The tensors the gradient is taken with respect to. */
+  readonly wrt: readonly GradientSource[];
+}
+
+/** What a gradient call returns; every tensor is owned by the caller. */
+export interface GradientResult<T> extends ForwardResult<T> {
+  /** One gradient per entry of `wrt`, each shaped like that tensor. */
+  readonly gradients: readonly T[];
+}
+
+/**
+ * A model that attribution algorithms can explain. An adapter wraps a framework's model in this
+ * interface; algorithms call nothing else.
+ */
+export interface Model<T> {
+  /** The backend whose tensors the model consumes and produces. */
+  readonly backend: Backend<T>;
+  /** Names of the model inputs when the model has named inputs (used in messages). */
+  readonly inputNames?: readonly string[];
+  /** Runs the model on one batch. */
+  forward(request: ForwardRequest<T>): Promise<ForwardResult<T>>;
+  /** Runs the model and returns the gradient of `sum(output ⊙ outputWeights)` with respect to `wrt`. */
+  gradient(request: GradientRequest<T>): Promise<GradientResult<T>>;
+  /** Names of the layers that a {@link LayerRef} may name (may need a forward pass to discover). */
+  layers?(): Promise<readonly string[]>;
+  /** Releases what the model holds (sessions, caches); the model is unusable afterwards. */
+  dispose?(): void;
+}
+
+/** The tensor type of a model. */
+export type TensorOf<M> = M extends Model<infer T> ? T : never;

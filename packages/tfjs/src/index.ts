@@ -1,0 +1,17 @@
+/**
+ * @packageDocumentation
+ * TensorFlow.js adapter: {@link fromTfjs} turns a function, a `tf.LayersModel` or a `tf.GraphModel` into a
+ * model the attribution algorithms can explain, and {@link tfjsBackend} implements the tensor contract on
+ * `@tensorflow/tfjs-core`.
+ */
+export { isTfTensor, tfjsBackend } from './backend.js';
+export {
+  TfjsModel,
+  fromTfjs,
+  type GraphModelLike,
+  type LayersModelLike,
+  type Tap,
+  type TfjsFunction,
+  type TfjsModelOptions,
+  type TfjsModelSource,
+} from './model.js';
