@@ -23,7 +23,7 @@ export async function attributionSums<T>(backend: Backend<T>, attributions: read
         }
         s += v;
       }
-      sums[r] = s;
+      sums[r] = (sums[r] as number) + s;
     }
   }
   return sums ?? new Float64Array();
