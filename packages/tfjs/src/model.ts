@@ -133,7 +133,10 @@ function wrapFailure(error: unknown, what: string): AttributionError {
   if (/Cannot compute gradient of y=f\(x\) with respect to x/.test(message)) {
     return new ModelError(`An input or layer you attribute to does not influence the model output (${message})`, { cause: error });
   }
-  return new ModelError(`The model failed during ${what}: ${message}`, { cause: error });
+  const hint = /got 'Function'/.test(message)
+    ? ' (A function model receives `tap` after its inputs and additional arguments; declare that parameter, e.g. (x, extra, tap) => ….)'
+    : '';
+  return new ModelError(`The model failed during ${what}: ${message}${hint}`, { cause: error });
 }
 
 /** A TensorFlow.js model seen through the {@link Model} contract. */
@@ -176,7 +179,7 @@ export class TfjsModel implements Model<tf.Tensor> {
   private pickOutput(raw: unknown): tf.Tensor {
     if (isTfTensor(raw)) return raw;
     const want = this.options.output ?? 0;
-    if (Array.isArray(raw)) {
+    if (Array.isArray(raw) && raw.some(isTfTensor)) {
       const names = this.kind === 'graph' ? (this.net as GraphModelLike).outputNodes : (this.net as LayersModelLike).outputNames;
       const index = typeof want === 'number' ? want : (names ?? []).indexOf(want);
       const picked: unknown = raw[index];
@@ -185,7 +188,7 @@ export class TfjsModel implements Model<tf.Tensor> {
       }
       return picked;
     }
-    if (raw !== null && typeof raw === 'object') {
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && Object.values(raw).some(isTfTensor)) {
       const map = raw as Record<string, unknown>;
       const key = typeof want === 'string' ? want : Object.keys(map)[want];
       const picked = key === undefined ? undefined : map[key];
