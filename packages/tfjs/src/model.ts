@@ -119,6 +119,20 @@ function layerKey(ref: LayerRef): string {
   return ref.layer;
 }
 
+/**
+ * When a gradient computation fails midway, tfjs leaves its tape behind, holding kept copies of the tensors
+ * it saved for the backward pass; nothing else would ever free them.
+ */
+function releaseAbandonedTape(): void {
+  const state = tf.engine().state as unknown as {
+    gradientDepth: number;
+    activeTape: Array<{ saved?: tf.Tensor[] }> | null;
+  };
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}
+
 /** Turns a tfjs failure into a typed error with a hint. */
 function wrapFailure(error: unknown, what: string): AttributionError {
   if (error instanceof AttributionError) return error;
@@ -277,9 +291,11 @@ export class TfjsModel implements Model<tf.Tensor> {
         captured = (request.capture ?? []).map((r) => tf.keep(tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor)));
         return out;
       };
-      const { value, grads } = tf.valueAndGrads(f)(xs, request.outputWeights);
+      // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
+      const { value, grads } = tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights));
       return { output: value, captured, gradients: grads };
     } catch (e) {
+      releaseAbandonedTape();
       throw wrapFailure(e, 'the gradient computation');
     } finally {
       tf.dispose(owned);
