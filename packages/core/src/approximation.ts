@@ -99,15 +99,13 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
   for (let i = 0; i < half; i++) {
     // Initial guess for the i-th largest root, then Newton on P_n.
     let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let dp = 0;
     for (let iter = 0; iter < 100; iter++) {
       const [p, d] = legendre(n, x);
-      dp = d;
       const dx = p / d;
       x -= dx;
       if (Math.abs(dx) < 1e-16) break;
     }
-    dp = legendre(n, x)[1];
+    const dp = legendre(n, x)[1];
     const w = 2 / ((1 - x * x) * dp * dp);
     nodes[n - 1 - i] = x;
     nodes[i] = -x;

@@ -19,10 +19,11 @@ export interface PathIntegral<T> extends RunOptions {
   /** The most rows one model call may see. */
   readonly maxRows: number | undefined;
   /**
-   * Gradients at `steps` stacked copies of the path points (step-major: rows `s·N … s·N+N−1` hold step `s`).
-   * Returns tensors shaped `[steps·N, …]`, which the integrator frees.
+   * Gradients at `steps` stacked copies of the path points (step-major: rows `s·N … s·N+N−1` hold step `s`),
+   * each block already multiplied by its step size `stepSizes[s]` (scale the output weights by it: the
+   * gradient is linear in them). Returns tensors shaped `[steps·N, …]`, which the integrator frees.
    */
-  readonly gradientAt: (points: readonly T[], steps: number) => Promise<readonly T[]>;
+  readonly gradientAt: (points: readonly T[], stepSizes: readonly number[]) => Promise<readonly T[]>;
 }
 
 /**
@@ -34,16 +35,15 @@ export async function integrateGradients<T>(p: PathIntegral<T>): Promise<T[]> {
   const { backend: b, scope } = p;
   const { stepSizes, alphas } = approximationParameters(p.method, p.nSteps);
   const ranges = stepRanges(p.nSteps, p.examples, p.maxRows);
+  const endpoints = p.starts.map((s, i) => scope.track(pathEndpoints(b, s, p.diffs[i] as T)));
   let totals: T[] | undefined;
   let done = 0;
   for (const [start, end] of ranges) {
     throwIfAborted(p.signal);
-    const steps = end - start;
-    const points = p.starts.map((s, i) => scope.track(pathPoints(b, s, p.diffs[i] as T, alphas.slice(start, end))));
-    const grads = scope.track(await p.gradientAt(points, steps));
+    const points = endpoints.map((e, i) => scope.track(pathPoints(b, e, b.shape(p.starts[i] as T), alphas.slice(start, end))));
+    const grads = scope.track(await p.gradientAt(points, stepSizes.slice(start, end)));
     scope.free(points);
-    const weights = stepSizes.slice(start, end);
-    const partial = grads.map((g) => scope.track(weightedStepSum(b, g, weights, p.examples)));
+    const partial = grads.map((g) => scope.track(sumSteps(b, g, end - start, p.examples)));
     scope.free(grads);
     if (totals === undefined) totals = partial;
     else {
@@ -54,27 +54,38 @@ export async function integrateGradients<T>(p: PathIntegral<T>): Promise<T[]> {
     }
     p.onProgress?.({ done: ++done, total: ranges.length });
   }
+  scope.free(endpoints);
   return totals ?? [];
 }
 
-/** Stacks `start + α · diff` for each α, step-major: shape `[α.length · N, …]`. */
-export function pathPoints<T>(b: Backend<T>, start: T, diff: T, alphas: readonly number[]): T {
+/** The matrix `[diff; start]` (shape `[2, size]`), from which path points are one matrix product. */
+export function pathEndpoints<T>(b: Backend<T>, start: T, diff: T): T {
+  return b.tidy(() => b.concat([b.reshape(diff, [1, -1]), b.reshape(start, [1, -1])], 0));
+}
+
+/**
+ * Stacks `start + α · diff` for each α, step-major: `[α 1] · [diff; start]`, reshaped to
+ * `[α.length · N, …]` (`shape` is the shape of `start`).
+ */
+export function pathPoints<T>(b: Backend<T>, endpoints: T, shape: readonly number[], alphas: readonly number[]): T {
   return b.tidy(() => {
-    const shape = b.shape(start);
-    const lifted = [1, ...shape];
-    const alpha = b.tensor(Float32Array.from(alphas), [alphas.length, ...shape.map(() => 1)], b.dtype(start));
-    const stacked = b.add(b.reshape(start, lifted), b.mul(alpha, b.reshape(diff, lifted)));
+    const coefficients = new Float32Array(alphas.length * 2);
+    alphas.forEach((a, s) => {
+      coefficients[2 * s] = a;
+      coefficients[2 * s + 1] = 1;
+    });
+    const stacked = b.matMul(b.tensor(coefficients, [alphas.length, 2]), endpoints);
     return b.reshape(stacked, [alphas.length * (shape[0] as number), ...shape.slice(1)]);
   });
 }
 
-/** `Σ_s w_s · g[s]` for `g` shaped `[steps·N, …]`: the weighted sum over the step axis, shaped `[N, …]`. */
-export function weightedStepSum<T>(b: Backend<T>, g: T, weights: readonly number[], examples: number): T {
+/** Sums `g` shaped `[steps·N, …]` over its step blocks (`[1 … 1] · g`): shape `[N, …]`. */
+export function sumSteps<T>(b: Backend<T>, g: T, steps: number, examples: number): T {
+  const shape = b.shape(g);
+  const rest = [examples, ...shape.slice(1)];
+  if (steps === 1) return b.reshape(g, rest);
   return b.tidy(() => {
-    const shape = b.shape(g);
-    const steps = weights.length;
-    const rest = shape.slice(1);
-    const w = b.tensor(Float32Array.from(weights), [steps, 1, ...rest.map(() => 1)], b.dtype(g));
-    return b.sum(b.mul(b.reshape(g, [steps, examples, ...rest]), w), 0);
+    const ones = b.fill([1, steps], 1, b.dtype(g));
+    return b.reshape(b.matMul(ones, b.reshape(g, [steps, -1])), rest);
   });
 }

@@ -5,6 +5,7 @@ import {
   isFloatDType,
   toNumbers,
   type Backend,
+  type Shape,
   type Model,
   type TensorData,
 } from '@attribution/tensor';
@@ -38,16 +39,31 @@ export function checkFiniteOutput(data: TensorData, what = 'The model output'): 
   }
 }
 
-/** The result of probing a model once on the real inputs. */
+/** The result of probing a model on the real inputs. */
 export interface Probe {
   /** The target resolved against the output shape. */
   readonly selection: TargetSelection;
-  /** `F(x)`: the sum of the selected outputs, per example. */
-  readonly selectedSums: Float64Array;
+  /** `F(x)`: the sum of the selected outputs, per example (when `needSums` was set). */
+  readonly selectedSums?: Float64Array;
+}
+
+/** Output shapes seen per model and call signature, so repeated calls can skip the probing forward pass. */
+const outputShapes = new WeakMap<object, Map<string, Shape>>();
+
+function signature<T>(backend: Backend<T>, inputs: readonly T[], args: readonly unknown[]): string | undefined {
+  const parts: string[] = [];
+  for (const t of inputs) parts.push(`${backend.dtype(t)}${formatShape(backend.shape(t))}`);
+  for (const a of args) {
+    if (backend.isTensor(a)) parts.push(`${backend.dtype(a)}${formatShape(backend.shape(a))}`);
+    else if (a === null || a === undefined || typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean') parts.push(String(a));
+    else return undefined;
+  }
+  return parts.join('|');
 }
 
 /**
- * Runs the model once on the inputs, validates its output and resolves the target against the output shape.
+ * Resolves the target against the model's output shape. The model runs once on the inputs when `needSums`
+ * asks for `F(x)` or when this call signature has not been seen; its output is validated then.
  * `onePerExample` demands that the target leave one value per example (gradient methods).
  */
 export async function probeModel<T>(
@@ -57,17 +73,28 @@ export async function probeModel<T>(
   spec: TargetSpec,
   onePerExample: boolean,
   scope: Scope<T>,
+  needSums = true,
 ): Promise<Probe> {
   const backend = model.backend;
+  const key = signature(backend, inputs, args);
+  const known = key === undefined ? undefined : outputShapes.get(model)?.get(key);
+  if (known && !needSums) return { selection: TargetSelection.resolve(spec, known, onePerExample) };
   const rows = backend.shape(inputs[0] as T)[0] as number;
   const { output, captured } = await model.forward({ inputs, args });
   scope.track(captured);
   const out = checkOutput(backend, scope.track(output), rows);
   const data = await backend.data(out);
   checkFiniteOutput(data);
-  const selection = TargetSelection.resolve(spec, backend.shape(out), onePerExample);
+  const shape = backend.shape(out);
+  if (key !== undefined) {
+    let perModel = outputShapes.get(model);
+    if (!perModel) outputShapes.set(model, (perModel = new Map()));
+    if (perModel.size > 64) perModel.clear();
+    perModel.set(key, shape);
+  }
+  const selection = TargetSelection.resolve(spec, shape, onePerExample);
   const selectedSums = selection.sums(toNumbers(data));
-  scope.free(out);
+  scope.free([out, ...captured]);
   return { selection, selectedSums };
 }
 

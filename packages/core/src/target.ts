@@ -64,7 +64,7 @@ export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, b
  * example's output row) whose values are explained.
  */
 export class TargetSelection {
-  private readonly weightCache = new Map<number, unknown>();
+  private readonly weightCache = new Map<string, unknown>();
 
   private constructor(
     /** The model output shape for the batch, dimension 0 = examples. */
@@ -165,20 +165,33 @@ export class TargetSelection {
   }
 
   /**
-   * The output weights for a batch made of `copies` whole copies of the examples (step-major): one at the
-   * selected positions of each row, zero elsewhere. Owned by `scope`.
+   * The output weights for a batch made of whole copies of the examples (step-major): at the selected
+   * positions of each row of copy `s` the value `scales[s]`, zero elsewhere. Owned by `scope`; equal requests
+   * share one tensor.
    */
-  weights<T>(backend: Backend<T>, copies: number, scope: Scope<T>): T {
-    const cached = this.weightCache.get(copies) as T | undefined;
+  weights<T>(backend: Backend<T>, scales: readonly number[], scope: Scope<T>): T {
+    const key = scales.join(',');
+    const cached = this.weightCache.get(key) as T | undefined;
     if (cached !== undefined && !backend.isDisposed(cached)) return cached;
     const n = this.positions.length;
     const rowSize = this.rowSize;
-    const host = new Float32Array(copies * n * rowSize);
-    for (let r = 0; r < copies * n; r++) {
-      for (const p of this.positions[r % n] as Int32Array) host[r * rowSize + p] = 1;
+    const host = new Float32Array(scales.length * n * rowSize);
+    for (let r = 0; r < scales.length * n; r++) {
+      const scale = scales[Math.floor(r / n)] as number;
+      for (const p of this.positions[r % n] as Int32Array) host[r * rowSize + p] = scale;
     }
-    const t = scope.track(backend.tensor(host, [copies * n, ...this.outputShape.slice(1)], 'float32'));
-    this.weightCache.set(copies, t);
+    const t = scope.track(backend.tensor(host, [scales.length * n, ...this.outputShape.slice(1)], 'float32'));
+    if (this.weightCache.size > 8) {
+      const [oldKey, old] = this.weightCache.entries().next().value as [string, T];
+      this.weightCache.delete(oldKey);
+      scope.free(old);
+    }
+    this.weightCache.set(key, t);
     return t;
+  }
+
+  /** Weights selecting the target in `copies` whole copies of the batch (all scales 1). */
+  ones<T>(backend: Backend<T>, copies: number, scope: Scope<T>): T {
+    return this.weights(backend, new Array<number>(copies).fill(1), scope);
   }
 }

@@ -52,10 +52,12 @@ describe('target selection, as Captum', () => {
   it('builds one-hot output weights for repeated batches', async () => {
     const scope = new Scope(b);
     const sel = TargetSelection.resolve(await normalizeTarget(b, [2, 0], 2), [2, 3], true);
-    const w = sel.weights(b, 2, scope);
+    const w = sel.ones(b, 2, scope);
     expect(w.shape).toEqual([4, 3]);
     expect(Array.from(await w.data())).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]);
-    expect(sel.weights(b, 2, scope)).toBe(w);
+    expect(sel.ones(b, 2, scope)).toBe(w);
+    const scaled = sel.weights(b, [0.5, 2], scope);
+    expect(Array.from(await scaled.data())).toEqual([0, 0, 0.5, 0.5, 0, 0, 0, 0, 2, 2, 0, 0]);
     scope.dispose();
     expect(w.isDisposed).toBe(true);
   });

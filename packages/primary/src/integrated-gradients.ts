@@ -73,7 +73,7 @@ export class IntegratedGradients<T> extends Attribution<T> {
       const baselines = await prepareBaselines(b, options.baselines, x, scope);
       const args = normalizeArgs(options.additionalForwardArgs);
       const spec = await normalizeTarget(b, options.target, x.batchSize);
-      const { selection, selectedSums: fInputs } = await probeModel(model, x.tensors, args, spec, true, scope);
+      const { selection, selectedSums: fInputs } = await probeModel(model, x.tensors, args, spec, true, scope, returnDelta);
 
       const diffs = x.tensors.map((t, i) => scope.track(b.sub(t, baselines[i] as T)));
       const wrt = x.tensors.map((_, i) => ({ input: i }));
@@ -89,11 +89,11 @@ export class IntegratedGradients<T> extends Attribution<T> {
         maxRows,
         signal: options.signal,
         onProgress: options.onProgress,
-        gradientAt: (points, steps) =>
+        gradientAt: (points, stepSizes) =>
           targetGradients(model, {
             inputs: points,
-            args: argsFor(steps),
-            outputWeights: selection.weights(b, steps, scope),
+            args: argsFor(stepSizes.length),
+            outputWeights: selection.weights(b, stepSizes, scope),
             wrt,
           }),
       });
@@ -102,7 +102,7 @@ export class IntegratedGradients<T> extends Attribution<T> {
         : avgGrads;
       const totals = await attributionSums(b, attributions);
       const delta = returnDelta
-        ? convergenceDelta(b, totals, await selectedOutputSums(model, baselines, args, selection, maxRows, scope), fInputs)
+        ? convergenceDelta(b, totals, await selectedOutputSums(model, baselines, args, selection, maxRows, scope), fInputs!)
         : undefined;
       return { attributions: restoreStructure(x, scope.release(attributions)), delta };
     });

@@ -1,4 +1,4 @@
-import type { Baselines, RunOptions, Target } from '@attribution/core';
+import type { ApproximationMethod, Baselines, RunOptions, Target } from '@attribution/core';
 
 /** The result of an attribution call. */
 export interface AttributionResult<A, T> {
@@ -23,7 +23,7 @@ export interface PathOptions<T> extends GradientOptions<T> {
   /** Number of integration steps (default 50). */
   readonly nSteps?: number;
   /** Approximation rule (default `gausslegendre`). */
-  readonly method?: import('@attribution/core').ApproximationMethod;
+  readonly method?: ApproximationMethod;
   /** The most rows one model call may see; steps are split across calls (default: all at once). */
   readonly internalBatchSize?: number;
   /** Also return the convergence delta. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fromTfjs } from '@attribution/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ArgumentError, AttributionError, IntegratedGradients, ModelError, ShapeError, TargetError } from '../src/index.js';
+import { AttributionError, IntegratedGradients, ModelError, ShapeError, TargetError, type ArgumentError } from '../src/index.js';
 import { basicModelMultiLayer } from './models.js';
 
 beforeAll(async () => {

@@ -55,6 +55,9 @@ export interface Backend<T> {
   /** Element-wise `eᵃ`. */
   exp(a: T): T;
 
+  /** Matrix product of two 2-D tensors, optionally transposing either. */
+  matMul(a: T, b: T, transposeA?: boolean, transposeB?: boolean): T;
+
   /** Sum over `axes` (all axes when omitted). */
   sum(a: T, axes?: number | readonly number[], keepDims?: boolean): T;
   /** Mean over `axes` (all axes when omitted). */

@@ -69,6 +69,8 @@ export const tfjsBackend: Backend<tf.Tensor> = {
   sqrt: (a) => tf.sqrt(a),
   exp: (a) => tf.exp(a),
 
+  matMul: (a, b, transposeA = false, transposeB = false) => tf.matMul(a, b, transposeA, transposeB),
+
   sum: (a, axes, keepDims = false) => tf.sum(a, axesOf(axes), keepDims),
   mean: (a, axes, keepDims = false) => tf.mean(a, axesOf(axes), keepDims),
   max: (a, axes, keepDims = false) => tf.max(a, axesOf(axes), keepDims),

@@ -1,0 +1,35 @@
+/** Median of a list of numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Times `fn` `runs` times after `warmup` untimed runs, interleaving with `reference` so that both see the
+ * same machine load; returns the medians in milliseconds.
+ */
+export async function timePair(
+  fn: () => Promise<void>,
+  reference: () => Promise<void>,
+  runs: number,
+  warmup = 2,
+): Promise<{ subject: number; reference: number; ratio: number }> {
+  for (let i = 0; i < warmup; i++) {
+    await fn();
+    await reference();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    await fn();
+    a.push(performance.now() - t);
+    t = performance.now();
+    await reference();
+    b.push(performance.now() - t);
+  }
+  const subject = median(a);
+  const ref = median(b);
+  return { subject, reference: ref, ratio: subject / ref };
+}
