@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { runSeedDemo } from './seed.js';
 
-tf.env().set('IS_NODE', false); // silences tfjs's "install tfjs-node" banner; the cpu backend is all we need
+tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner: the cpu backend is all this example needs
 await tf.setBackend('cpu');
 for (const line of await runSeedDemo()) console.log(line);
