@@ -113,7 +113,11 @@ export function formatReport(backendName: string, results: readonly CaseResult[]
   const passed = results.filter((r) => r.status === 'passed').length;
   const unsupported = results.filter((r) => r.status === 'unsupported');
   const failed = results.filter((r) => r.status === 'failed');
-  const lines = [`${backendName}: ${passed} of ${results.length} cases passed, ${unsupported.length} not yet supported, ${failed.length} failed`];
+  const worst = Math.max(0, ...results.filter((r) => r.status === 'passed').map((r) => r.worst ?? 0));
+  const lines = [
+    `${backendName}: ${passed} of ${results.length} cases passed, ${unsupported.length} not yet supported, ${failed.length} failed` +
+      (passed ? ` (largest error: ${(worst * 100).toFixed(1)}% of its tolerance)` : ''),
+  ];
   for (const f of failed) lines.push(`  FAILED ${f.id}: ${f.message}`);
   if (unsupported.length) {
     const methods = [...new Set(unsupported.map((u) => u.method))];
