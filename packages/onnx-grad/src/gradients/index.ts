@@ -1,0 +1,105 @@
+import { addGrad } from './Add_grad.js';
+import { averagePoolGrad } from './AveragePool_grad.js';
+import { batchNormalizationGrad } from './BatchNormalization_grad.js';
+import { castGrad } from './Cast_grad.js';
+import { clipGrad } from './Clip_grad.js';
+import { concatGrad } from './Concat_grad.js';
+import { convGrad } from './Conv_grad.js';
+import { divGrad } from './Div_grad.js';
+import { erfGrad } from './Erf_grad.js';
+import { expGrad } from './Exp_grad.js';
+import { expandGrad } from './Expand_grad.js';
+import { gatherGrad } from './Gather_grad.js';
+import { gemmGrad } from './Gemm_grad.js';
+import { globalAveragePoolGrad } from './GlobalAveragePool_grad.js';
+import { identityGrad } from './Identity_grad.js';
+import { leakyReluGrad } from './LeakyRelu_grad.js';
+import { logGrad } from './Log_grad.js';
+import { logSoftmaxGrad } from './LogSoftmax_grad.js';
+import { matMulGrad } from './MatMul_grad.js';
+import { maxPoolGrad } from './MaxPool_grad.js';
+import { mulGrad } from './Mul_grad.js';
+import { negGrad } from './Neg_grad.js';
+import { powGrad } from './Pow_grad.js';
+import { reduceMeanGrad } from './ReduceMean_grad.js';
+import { reduceSumGrad } from './ReduceSum_grad.js';
+import { reluGrad } from './Relu_grad.js';
+import { reshapeGrad } from './Reshape_grad.js';
+import { sigmoidGrad } from './Sigmoid_grad.js';
+import { sliceGrad } from './Slice_grad.js';
+import { softmaxGrad } from './Softmax_grad.js';
+import { splitGrad } from './Split_grad.js';
+import { sqrtGrad } from './Sqrt_grad.js';
+import { subGrad } from './Sub_grad.js';
+import { tanhGrad } from './Tanh_grad.js';
+import { transposeGrad } from './Transpose_grad.js';
+import type { GradientRule } from './types.js';
+import { whereGrad } from './Where_grad.js';
+import { zeroGrad } from './zero.js';
+
+export type { GradContext, GradientRule } from './types.js';
+
+const registry = new Map<string, GradientRule>(
+  Object.entries({
+    Add: addGrad,
+    AveragePool: averagePoolGrad,
+    BatchNormalization: batchNormalizationGrad,
+    Cast: castGrad,
+    Clip: clipGrad,
+    Concat: concatGrad,
+    Conv: convGrad,
+    Div: divGrad,
+    Dropout: identityGrad,
+    Erf: erfGrad,
+    Exp: expGrad,
+    Expand: expandGrad,
+    Flatten: reshapeGrad,
+    Gather: gatherGrad,
+    Gemm: gemmGrad,
+    GlobalAveragePool: globalAveragePoolGrad,
+    Identity: identityGrad,
+    LeakyRelu: leakyReluGrad,
+    Log: logGrad,
+    LogSoftmax: logSoftmaxGrad,
+    MatMul: matMulGrad,
+    MaxPool: maxPoolGrad,
+    Mul: mulGrad,
+    Neg: negGrad,
+    Pow: powGrad,
+    ReduceMean: reduceMeanGrad,
+    ReduceSum: reduceSumGrad,
+    Relu: reluGrad,
+    Reshape: reshapeGrad,
+    Sigmoid: sigmoidGrad,
+    Slice: sliceGrad,
+    Softmax: softmaxGrad,
+    Split: splitGrad,
+    Sqrt: sqrtGrad,
+    Squeeze: reshapeGrad,
+    Sub: subGrad,
+    Tanh: tanhGrad,
+    Transpose: transposeGrad,
+    Unsqueeze: reshapeGrad,
+    Where: whereGrad,
+    // Piecewise constant: no gradient flows.
+    Floor: zeroGrad,
+    Ceil: zeroGrad,
+    Round: zeroGrad,
+    Sign: zeroGrad,
+  }),
+);
+
+/** Registers (or replaces) the backward rule of an ONNX operator of the default domain. */
+export function registerGradient(opType: string, rule: GradientRule): void {
+  registry.set(opType, rule);
+}
+
+/** The backward rule of an operator, if any. */
+export function getGradient(opType: string): GradientRule | undefined {
+  return registry.get(opType);
+}
+
+/** Operators that have backward rules. */
+export function gradientOps(): string[] {
+  return [...registry.keys()].sort();
+}

@@ -1,0 +1,115 @@
+import { InvalidModelError } from './errors.js';
+import {
+  DataType,
+  decodeModel,
+  isFloatType,
+  tensorValues,
+  toNumber,
+  attribute,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
+
+/** A dimension: a size, or a symbol (a name such as `batch`, or `?n` for an unknown size). */
+export type Dim = number | string;
+
+/** What is known about a tensor: element type, shape and, for small integer tensors, the values. */
+export interface ValueMeta {
+  elemType?: number;
+  /** Undefined when even the rank is unknown. */
+  shape?: Dim[];
+  /** Values of a rank-0/1 integer tensor (shape arithmetic), symbols where unknown. */
+  value?: Dim[];
+}
+
+/**
+ * A decoded ONNX model with the facts the gradient builder needs: producers, constants, the default-domain
+ * opset, and inferred element types and shapes of every tensor.
+ */
+export class Graph {
+  readonly model: ModelProto;
+  readonly opset: number;
+  readonly initializers = new Map<string, TensorProto>();
+  readonly producers = new Map<string, NodeProto>();
+  readonly meta = new Map<string, ValueMeta>();
+  private symbolCount = 0;
+
+  constructor(source: Uint8Array | ModelProto) {
+    let model: ModelProto;
+    try {
+      model = source instanceof Uint8Array ? decodeModel(source) : source;
+    } catch (e) {
+      throw new InvalidModelError(`The bytes are not an ONNX model: ${(e as Error).message}`, { cause: e });
+    }
+    if (!model.graph || model.graph.node.length === 0 || model.graph.output.length === 0) {
+      throw new InvalidModelError('The ONNX model has no graph, no nodes or no outputs.');
+    }
+    this.model = model;
+    const op = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+    this.opset = op ? toNumber(op.version) : 1;
+    for (const t of model.graph.initializer) this.initializers.set(t.name, t);
+    for (const n of model.graph.node) for (const o of n.output) if (o) this.producers.set(o, n);
+  }
+
+  get graph(): GraphProto {
+    return this.model.graph as GraphProto;
+  }
+
+  /** Graph inputs that are not initializers. */
+  get inputs(): ValueInfoProto[] {
+    return this.graph.input.filter((i) => !this.initializers.has(i.name));
+  }
+
+  /** A fresh unknown dimension. */
+  fresh(): string {
+    return `?${++this.symbolCount}`;
+  }
+
+  /** The constant values of a tensor (an initializer or a Constant node's output), if it is one. */
+  constant(name: string): number[] | undefined {
+    const init = this.initializers.get(name);
+    if (init) return tensorValues(init);
+    const node = this.producers.get(name);
+    if (node?.opType === 'Constant') {
+      const t = attribute(node, 'value')?.t;
+      if (t) return tensorValues(t);
+      const vi = attribute(node, 'value_int');
+      if (vi) return [toNumber(vi.i)];
+      const vis = attribute(node, 'value_ints');
+      if (vis) return vis.ints.map(toNumber);
+      const vf = attribute(node, 'value_float');
+      if (vf) return [vf.f];
+      const vfs = attribute(node, 'value_floats');
+      if (vfs) return [...vfs.floats];
+    }
+    return undefined;
+  }
+
+  /** Metadata of a tensor (empty when nothing is known). */
+  info(name: string): ValueMeta {
+    return this.meta.get(name) ?? {};
+  }
+
+  /** Whether a tensor is floating point. */
+  isFloat(name: string): boolean {
+    return isFloatType(this.info(name).elemType);
+  }
+
+  /** A short label for a node in messages. */
+  static label(node: NodeProto): string {
+    return node.name || node.output[0] || node.opType;
+  }
+}
+
+/** Reads a value info's element type and shape (dim_param names kept, missing dims made fresh). */
+export function metaOfValueInfo(vi: ValueInfoProto, fresh: () => string): ValueMeta {
+  const tt = vi.type?.tensorType;
+  if (!tt) return {};
+  const shape = tt.shape ? tt.shape.dim.map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : fresh())) : undefined;
+  return { elemType: tt.elemType ?? undefined, shape };
+}
+
+export { DataType };

@@ -1,0 +1,257 @@
+import onnxProto from 'onnx-proto';
+
+/** The ONNX protobuf namespace (from `onnx-proto`). */
+export const onnx = onnxProto.onnx;
+
+/** A protobuf int64 as decoded: a number, or a Long for large values. */
+export type Int64 = number | { toNumber(): number };
+
+/** A decoded ONNX tensor (`TensorProto`): repeated fields are always arrays once decoded. */
+export interface TensorProto {
+  name: string;
+  dataType: number;
+  dims: Int64[];
+  rawData: Uint8Array;
+  floatData: number[];
+  doubleData: number[];
+  int32Data: number[];
+  int64Data: Int64[];
+  uint64Data: Int64[];
+}
+
+/** A decoded node attribute. */
+export interface AttributeProto {
+  name: string;
+  type: number;
+  f: number;
+  i: Int64;
+  s: Uint8Array;
+  t?: TensorProto | null;
+  floats: number[];
+  ints: Int64[];
+}
+
+/** A decoded node. */
+export interface NodeProto {
+  name: string;
+  opType: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attribute: AttributeProto[];
+}
+
+/** A decoded dimension of a tensor shape. */
+export interface DimensionProto {
+  dimValue?: Int64 | null;
+  dimParam?: string | null;
+}
+
+/** A decoded graph input, output or value info. */
+export interface ValueInfoProto {
+  name: string;
+  type?: { tensorType?: { elemType?: number | null; shape?: { dim: DimensionProto[] } | null } | null } | null;
+}
+
+/** A decoded graph. */
+export interface GraphProto {
+  name: string;
+  node: NodeProto[];
+  initializer: TensorProto[];
+  input: ValueInfoProto[];
+  output: ValueInfoProto[];
+  valueInfo: ValueInfoProto[];
+}
+
+/** A decoded model. */
+export interface ModelProto {
+  irVersion: Int64;
+  producerName: string;
+  producerVersion: string;
+  opsetImport: { domain: string; version: Int64 }[];
+  graph?: GraphProto | null;
+}
+
+/** ONNX element types (`TensorProto.DataType`). */
+export const DataType = {
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  BFLOAT16: 16,
+} as const;
+
+/** Whether an ONNX element type is a floating-point type gradients can flow through. */
+export function isFloatType(t: number | undefined): boolean {
+  return t === DataType.FLOAT || t === DataType.DOUBLE || t === DataType.FLOAT16 || t === DataType.BFLOAT16;
+}
+
+/** Name of an ONNX element type, for messages. */
+export function typeName(t: number | undefined): string {
+  const entry = Object.entries(DataType).find(([, v]) => v === t);
+  return entry ? entry[0].toLowerCase() : `type ${t}`;
+}
+
+/** A protobuf int64 (number or Long) as a JavaScript number. */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v && typeof v === 'object' && 'toNumber' in v) return (v as { toNumber(): number }).toNumber();
+  return Number(v ?? 0);
+}
+
+/** The attribute `name` of a node, if present. */
+export function attribute(node: NodeProto, name: string): AttributeProto | undefined {
+  return node.attribute.find((a) => a.name === name);
+}
+
+/** An integer attribute, or `fallback`. */
+export function attrInt(node: NodeProto, name: string, fallback: number): number {
+  const a = attribute(node, name);
+  return a ? toNumber(a.i) : fallback;
+}
+
+/** A float attribute, or `fallback`. */
+export function attrFloat(node: NodeProto, name: string, fallback: number): number {
+  const a = attribute(node, name);
+  return a ? a.f : fallback;
+}
+
+/** An integer-list attribute, or `fallback`. */
+export function attrInts(node: NodeProto, name: string, fallback?: number[]): number[] | undefined {
+  const a = attribute(node, name);
+  return a ? a.ints.map(toNumber) : fallback;
+}
+
+/** A string attribute, or `fallback`. */
+export function attrString(node: NodeProto, name: string, fallback: string): string {
+  const a = attribute(node, name);
+  return a ? new TextDecoder().decode(a.s) : fallback;
+}
+
+/** Bytes per element of the numeric types stored in `raw_data`. */
+const BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
+
+/** Number of elements of a tensor proto. */
+export function tensorSize(t: TensorProto): number {
+  return t.dims.reduce((n: number, d) => n * toNumber(d), 1);
+}
+
+/** Decodes the values of a numeric tensor proto (float16 unsupported) as plain numbers. */
+export function tensorValues(t: TensorProto): number[] {
+  const type = t.dataType;
+  if (t.rawData && t.rawData.length > 0) {
+    const bytes = t.rawData;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const n = bytes.byteLength / (BYTES[type] ?? 1);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      switch (type) {
+        case DataType.FLOAT: out[i] = view.getFloat32(i * 4, true); break;
+        case DataType.DOUBLE: out[i] = view.getFloat64(i * 8, true); break;
+        case DataType.INT64: out[i] = Number(view.getBigInt64(i * 8, true)); break;
+        case DataType.UINT64: out[i] = Number(view.getBigUint64(i * 8, true)); break;
+        case DataType.INT32: out[i] = view.getInt32(i * 4, true); break;
+        case DataType.UINT32: out[i] = view.getUint32(i * 4, true); break;
+        case DataType.INT16: out[i] = view.getInt16(i * 2, true); break;
+        case DataType.UINT16: out[i] = view.getUint16(i * 2, true); break;
+        case DataType.INT8: out[i] = view.getInt8(i); break;
+        case DataType.UINT8:
+        case DataType.BOOL: out[i] = view.getUint8(i); break;
+        default: throw new Error(`cannot decode raw data of ${typeName(type)}`);
+      }
+    }
+    return out;
+  }
+  if (t.floatData.length) return [...t.floatData];
+  if (t.doubleData.length) return [...t.doubleData];
+  if (t.int64Data.length) return t.int64Data.map(toNumber);
+  if (t.int32Data.length) return [...t.int32Data];
+  if (t.uint64Data.length) return t.uint64Data.map(toNumber);
+  return [];
+}
+
+/** Encodes numbers as the little-endian `raw_data` of the given type. */
+export function encodeValues(values: ArrayLike<number>, type: number): Uint8Array {
+  switch (type) {
+    case DataType.FLOAT: return new Uint8Array(Float32Array.from(values).buffer);
+    case DataType.DOUBLE: return new Uint8Array(Float64Array.from(values).buffer);
+    case DataType.INT64: return new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v)))).buffer);
+    case DataType.INT32: return new Uint8Array(Int32Array.from(values).buffer);
+    case DataType.BOOL:
+    case DataType.UINT8: return Uint8Array.from(values);
+    default: throw new Error(`cannot encode ${typeName(type)}`);
+  }
+}
+
+/** A tensor proto holding `values` (row-major) with the given type and dims. */
+export function makeTensor(name: string, type: number, dims: readonly number[], values: ArrayLike<number>): TensorProto {
+  return onnx.TensorProto.create({ name, dataType: type, dims: [...dims], rawData: encodeValues(values, type) }) as unknown as TensorProto;
+}
+
+/** An attribute value for {@link makeNode}: numbers are ints unless wrapped as `{ f }`. */
+export type AttrValue =
+  | number
+  | readonly number[]
+  | string
+  | { readonly f: number }
+  | { readonly floats: readonly number[] }
+  | { readonly t: TensorProto };
+
+function isNumberList(v: AttrValue): v is readonly number[] {
+  return Array.isArray(v);
+}
+
+function makeAttribute(name: string, value: AttrValue): AttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  const make = (props: Record<string, unknown>): AttributeProto => onnx.AttributeProto.create({ name, ...props }) as unknown as AttributeProto;
+  if (typeof value === 'number') return make({ type: T.INT, i: value });
+  if (typeof value === 'string') return make({ type: T.STRING, s: new TextEncoder().encode(value) });
+  if (isNumberList(value)) return make({ type: T.INTS, ints: [...value] });
+  if ('f' in value) return make({ type: T.FLOAT, f: value.f });
+  if ('floats' in value) return make({ type: T.FLOATS, floats: [...value.floats] });
+  return make({ type: T.TENSOR, t: value.t });
+}
+
+/** A node proto. */
+export function makeNode(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attrs: Readonly<Record<string, AttrValue | undefined>> = {},
+  name = '',
+): NodeProto {
+  const attribute = Object.entries(attrs)
+    .filter((e): e is [string, AttrValue] => e[1] !== undefined)
+    .map(([k, v]) => makeAttribute(k, v));
+  return onnx.NodeProto.create({ opType, input: [...inputs], output: [...outputs], attribute, name }) as unknown as NodeProto;
+}
+
+/** A value info (graph input or output) with an element type and an optional shape (strings are symbolic). */
+export function makeValueInfo(name: string, elemType: number, shape?: readonly (number | string)[]): ValueInfoProto {
+  const tensorType: Record<string, unknown> = { elemType };
+  if (shape) {
+    tensorType.shape = { dim: shape.map((d) => (typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: typeof d === 'string' && !d.startsWith('?') ? d : '' })) };
+  }
+  return onnx.ValueInfoProto.create({ name, type: { tensorType } }) as unknown as ValueInfoProto;
+}
+
+/** Decodes a model from bytes. */
+export function decodeModel(bytes: Uint8Array): ModelProto {
+  return onnx.ModelProto.decode(bytes) as unknown as ModelProto;
+}
+
+/** Encodes a model to bytes. */
+export function encodeModel(model: ModelProto): Uint8Array {
+  return onnx.ModelProto.encode(model as unknown as onnxProto.onnx.IModelProto).finish();
+}

@@ -1,0 +1,437 @@
+import { Graph, metaOfValueInfo, type Dim, type ValueMeta } from './graph.js';
+import { DataType, attrInt, attrInts, attribute, tensorValues, toNumber, type NodeProto } from './proto.js';
+
+/** Everything a shape function sees of one node. */
+interface ShapeContext {
+  readonly node: NodeProto;
+  readonly graph: Graph;
+  /** Metadata of input `i` (empty for a missing optional input). */
+  input(i: number): ValueMeta;
+  /** Constant values of input `i`, or propagated integer values. */
+  values(i: number): Dim[] | undefined;
+  /** A fresh unknown dimension. */
+  fresh(): string;
+}
+
+type ShapeFn = (ctx: ShapeContext) => ValueMeta[];
+
+const same: ShapeFn = (c) => [{ ...c.input(0), value: undefined }];
+const isNum = (d: Dim | undefined): d is number => typeof d === 'number';
+
+/** Normalises a possibly negative axis. */
+export function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** NumPy broadcast of symbolic shapes (a symbol against 1 gives the symbol). */
+export function broadcast(shapes: (Dim[] | undefined)[], fresh: () => string): Dim[] | undefined {
+  if (shapes.some((s) => s === undefined)) return undefined;
+  const rank = Math.max(...shapes.map((s) => (s as Dim[]).length));
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const dims = shapes.map((s) => (s as Dim[])[(s as Dim[]).length - rank + i]).filter((d): d is Dim => d !== undefined && d !== 1);
+    if (dims.length === 0) out.push(1);
+    else if (dims.every((d) => d === dims[0])) out.push(dims[0] as Dim);
+    else {
+      const literal = dims.find(isNum);
+      out.push(literal ?? fresh());
+    }
+  }
+  return out;
+}
+
+function product(dims: Dim[], fresh: () => string): Dim {
+  if (dims.every(isNum)) return dims.reduce((a, b) => a * b, 1);
+  const symbols = dims.filter((d) => d !== 1);
+  return symbols.length === 1 ? (symbols[0] as Dim) : fresh();
+}
+
+function arith(a: Dim, b: Dim, op: string, fresh: () => string): Dim {
+  if (isNum(a) && isNum(b)) {
+    switch (op) {
+      case 'Add': return a + b;
+      case 'Sub': return a - b;
+      case 'Mul': return a * b;
+      case 'Div': return Math.trunc(a / b);
+    }
+  }
+  if (op === 'Mul' && a === 1) return b;
+  if ((op === 'Mul' || op === 'Div') && b === 1) return a;
+  return fresh();
+}
+
+function reduceShape(c: ShapeContext, axesFromInput: boolean): ValueMeta[] {
+  const x = c.input(0);
+  const keep = attrInt(c.node, 'keepdims', 1) === 1;
+  const axes = axesFromInput ? c.values(1) : attrInts(c.node, 'axes');
+  if (!x.shape) return [{ elemType: x.elemType }];
+  const rank = x.shape.length;
+  if (axes && !axes.every(isNum)) return [{ elemType: x.elemType, shape: keep ? x.shape.map(() => c.fresh()) : undefined }];
+  const noop = attrInt(c.node, 'noop_with_empty_axes', 0) === 1;
+  const list = axes && axes.length ? (axes as number[]).map((a) => normAxis(a, rank)) : noop ? [] : x.shape.map((_, i) => i);
+  const shape = keep ? x.shape.map((d, i) => (list.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !list.includes(i));
+  return [{ elemType: x.elemType, shape }];
+}
+
+function poolShape(c: ShapeContext): Dim[] | undefined {
+  const x = c.input(0).shape;
+  if (!x) return undefined;
+  const spatial = x.length - 2;
+  const kernel = attrInts(c.node, 'kernel_shape') ?? (c.node.opType === 'Conv' ? c.input(1).shape?.slice(2).map((d) => (isNum(d) ? d : NaN)) : undefined) ?? [];
+  const strides = attrInts(c.node, 'strides') ?? new Array<number>(spatial).fill(1);
+  const dil = attrInts(c.node, 'dilations') ?? new Array<number>(spatial).fill(1);
+  const pads = attrInts(c.node, 'pads') ?? new Array<number>(2 * spatial).fill(0);
+  const autoPad = attribute(c.node, 'auto_pad') ? new TextDecoder().decode(attribute(c.node, 'auto_pad')?.s) : 'NOTSET';
+  const ceil = attrInt(c.node, 'ceil_mode', 0) === 1;
+  const out: Dim[] = [x[0] as Dim, c.node.opType === 'Conv' ? (c.input(1).shape?.[0] ?? c.fresh()) : (x[1] as Dim)];
+  for (let i = 0; i < spatial; i++) {
+    const d = x[i + 2];
+    const k = kernel[i] ?? NaN;
+    const s = strides[i] ?? 1;
+    if (!isNum(d) || Number.isNaN(k)) {
+      out.push(c.fresh());
+      continue;
+    }
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      out.push(Math.ceil(d / s));
+      continue;
+    }
+    const total = autoPad === 'VALID' ? 0 : (pads[i] ?? 0) + (pads[i + spatial] ?? 0);
+    const span = d + total - ((dil[i] ?? 1) * (k - 1) + 1);
+    out.push((ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1);
+  }
+  return out;
+}
+
+function sliceDims(c: ShapeContext, shape: Dim[], starts: number[], ends: number[], axes: number[], steps: number[]): Dim[] {
+  const out = [...shape];
+  axes.forEach((axis0, k) => {
+    const axis = normAxis(axis0, shape.length);
+    const d = shape[axis];
+    const step = steps[k] ?? 1;
+    if (!isNum(d)) {
+      out[axis] = c.fresh();
+      return;
+    }
+    const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+    let s = starts[k] as number;
+    let e = ends[k] as number;
+    s = s < 0 ? s + d : s;
+    e = e < 0 ? e + d : e;
+    if (step > 0) {
+      s = clamp(s, 0, d);
+      e = clamp(e, 0, d);
+      out[axis] = Math.max(0, Math.ceil((e - s) / step));
+    } else {
+      s = clamp(s, 0, d - 1);
+      e = clamp(e, -1, d - 1);
+      out[axis] = Math.max(0, Math.ceil((s - e) / -step));
+    }
+  });
+  return out;
+}
+
+const elementwise = ['Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Exp', 'Log', 'Sqrt', 'Neg', 'Erf', 'Abs', 'Clip', 'Identity',
+  'Softmax', 'LogSoftmax', 'Floor', 'Ceil', 'Round', 'Sign', 'Reciprocal', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu',
+  'Softplus', 'Softsign', 'Sin', 'Cos', 'Celu', 'Gelu', 'BatchNormalization', 'InstanceNormalization', 'LRN',
+  'LayerNormalization', 'Mish', 'PRelu', 'ThresholdedRelu', 'IsNaN', 'IsInf'];
+
+const rules: Record<string, ShapeFn> = {
+  ...Object.fromEntries(elementwise.map((op) => [op, same])),
+  Not: (c) => [{ elemType: DataType.BOOL, shape: c.input(0).shape }],
+  Dropout: (c) => [{ ...c.input(0), value: undefined }, { elemType: DataType.BOOL, shape: c.input(0).shape }],
+  Cast: (c) => [{ elemType: attrInt(c.node, 'to', 1), shape: c.input(0).shape, value: c.values(0) }],
+  Shape: (c) => {
+    const s = c.input(0).shape;
+    const rank = s?.length;
+    const start = attrInt(c.node, 'start', 0);
+    const end = attrInt(c.node, 'end', rank ?? 0);
+    const value = s ? s.slice(normAxis(start, s.length), end < 0 ? end + s.length : Math.min(end, s.length)) : undefined;
+    return [{ elemType: DataType.INT64, shape: value ? [value.length] : [c.fresh()], value }];
+  },
+  Size: (c) => [{ elemType: DataType.INT64, shape: [], value: c.input(0).shape ? [product(c.input(0).shape as Dim[], () => c.fresh())] : undefined }],
+  Constant: (c) => {
+    const t = attribute(c.node, 'value')?.t;
+    if (t) {
+      const dims = t.dims.map(toNumber);
+      const count = dims.reduce((a, b) => a * b, 1);
+      return [{ elemType: t.dataType, shape: dims, value: count <= 64 && t.dataType !== DataType.FLOAT ? tensorValues(t) : count <= 64 ? tensorValues(t) : undefined }];
+    }
+    const vals = c.graph.constant(c.node.output[0] as string);
+    const isFloat = Boolean(attribute(c.node, 'value_float') || attribute(c.node, 'value_floats'));
+    const scalar = Boolean(attribute(c.node, 'value_float') || attribute(c.node, 'value_int'));
+    return [{ elemType: isFloat ? DataType.FLOAT : DataType.INT64, shape: scalar ? [] : [vals?.length ?? c.fresh()], value: vals }];
+  },
+  ConstantOfShape: (c) => {
+    const t = attribute(c.node, 'value')?.t;
+    const shape = c.values(0);
+    return [{ elemType: t?.dataType ?? DataType.FLOAT, shape: shape ? [...shape] : undefined }];
+  },
+  Gemm: (c) => {
+    const a = c.input(0).shape;
+    const b = c.input(1).shape;
+    const m = a ? (attrInt(c.node, 'transA', 0) ? a[1] : a[0]) : undefined;
+    const n = b ? (attrInt(c.node, 'transB', 0) ? b[0] : b[1]) : undefined;
+    return [{ elemType: c.input(0).elemType, shape: [m ?? c.fresh(), n ?? c.fresh()] }];
+  },
+  MatMul: (c) => {
+    const a = c.input(0).shape;
+    const b = c.input(1).shape;
+    if (!a || !b) return [{ elemType: c.input(0).elemType }];
+    const a2 = a.length === 1 ? [1, a[0] as Dim] : a;
+    const b2 = b.length === 1 ? [b[0] as Dim, 1] : b;
+    const batch = broadcast([a2.slice(0, -2), b2.slice(0, -2)], () => c.fresh()) ?? [];
+    const shape = [...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2] as Dim]), ...(b.length === 1 ? [] : [b2[b2.length - 1] as Dim])];
+    return [{ elemType: c.input(0).elemType, shape }];
+  },
+  Conv: (c) => [{ elemType: c.input(0).elemType, shape: poolShape(c) }],
+  MaxPool: (c) => {
+    const shape = poolShape(c);
+    return [{ elemType: c.input(0).elemType, shape }, { elemType: DataType.INT64, shape }];
+  },
+  AveragePool: (c) => [{ elemType: c.input(0).elemType, shape: poolShape(c) }],
+  GlobalAveragePool: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : 1)) }],
+  GlobalMaxPool: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : 1)) }],
+  Flatten: (c) => {
+    const s = c.input(0).shape;
+    if (!s) return [{ elemType: c.input(0).elemType, shape: [c.fresh(), c.fresh()] }];
+    const axis = normAxis(attrInt(c.node, 'axis', 1), s.length);
+    return [{ elemType: c.input(0).elemType, shape: [product(s.slice(0, axis), () => c.fresh()), product(s.slice(axis), () => c.fresh())] }];
+  },
+  Reshape: (c) => {
+    const x = c.input(0);
+    const target = c.values(1);
+    const targetShape = c.input(1).shape;
+    if (!target) {
+      const len = targetShape?.[0];
+      return [{ elemType: x.elemType, shape: isNum(len) ? Array.from({ length: len }, () => c.fresh()) : undefined }];
+    }
+    const allowZero = attrInt(c.node, 'allowzero', 0) === 1;
+    const shape = target.map((d, i) => (d === 0 && !allowZero ? (x.shape?.[i] ?? c.fresh()) : d));
+    const neg = shape.indexOf(-1);
+    if (neg >= 0) {
+      const known = shape.filter((_, i) => i !== neg);
+      const total = x.shape ? product(x.shape, () => c.fresh()) : c.fresh();
+      const rest = product(known, () => c.fresh());
+      shape[neg] = isNum(total) && isNum(rest) ? total / rest : total === rest ? 1 : sameSymbols(x.shape, known) ?? c.fresh();
+    }
+    return [{ elemType: x.elemType, shape, value: x.value && shape.length <= 1 ? x.value : undefined }];
+  },
+  Transpose: (c) => {
+    const s = c.input(0).shape;
+    if (!s) return [{ elemType: c.input(0).elemType }];
+    const perm = attrInts(c.node, 'perm') ?? s.map((_, i) => s.length - 1 - i);
+    return [{ elemType: c.input(0).elemType, shape: perm.map((p) => s[p] as Dim) }];
+  },
+  Concat: (c) => {
+    const inputs = c.node.input.map((_, i) => c.input(i));
+    const first = inputs.find((m) => m.shape)?.shape;
+    if (!first) return [{ elemType: inputs[0]?.elemType }];
+    const axis = normAxis(attrInt(c.node, 'axis', 0), first.length);
+    const shape = [...first];
+    const sizes = inputs.map((m) => m.shape?.[axis]);
+    shape[axis] = sizes.every(isNum) ? (sizes as number[]).reduce((a, b) => a + b, 0) : c.fresh();
+    const values = c.node.input.map((_, i) => c.values(i));
+    const value = first.length === 1 && values.every((v) => v !== undefined) ? values.flat() : undefined;
+    return [{ elemType: inputs[0]?.elemType, shape, value }];
+  },
+  Split: (c) => {
+    const x = c.input(0);
+    const n = c.node.output.length;
+    if (!x.shape) return c.node.output.map(() => ({ elemType: x.elemType }));
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.shape.length);
+    const split = c.graph.opset >= 13 ? c.values(1) : attrInts(c.node, 'split');
+    const d = x.shape[axis];
+    return c.node.output.map((_, k) => {
+      const shape = [...x.shape as Dim[]];
+      shape[axis] = split ? (split[k] as Dim) : isNum(d) ? Math.ceil(d / n) : c.fresh();
+      return { elemType: x.elemType, shape };
+    });
+  },
+  Slice: (c) => {
+    const x = c.input(0);
+    if (!x.shape) return [{ elemType: x.elemType }];
+    const opsetInputs = c.graph.opset >= 10;
+    const starts = opsetInputs ? c.values(1) : attrInts(c.node, 'starts');
+    const ends = opsetInputs ? c.values(2) : attrInts(c.node, 'ends');
+    const axes = (opsetInputs ? c.values(3) : attrInts(c.node, 'axes')) ?? starts?.map((_, i) => i);
+    const steps = (opsetInputs ? c.values(4) : undefined) ?? starts?.map(() => 1);
+    if (!starts || !ends || !axes || !steps || ![...starts, ...ends, ...axes, ...steps].every(isNum)) {
+      return [{ elemType: x.elemType, shape: x.shape.map((d, i) => (axes && axes.every(isNum) && !(axes as number[]).map((a) => normAxis(a, x.shape!.length)).includes(i) ? d : c.fresh())) }];
+    }
+    const shape = sliceDims(c, x.shape, starts as number[], ends as number[], axes as number[], steps as number[]);
+    let value: Dim[] | undefined;
+    if (x.value && x.shape.length === 1 && shape[0] !== undefined && isNum(shape[0])) {
+      const [s0, e0, st] = [starts[0] as number, ends[0] as number, steps[0] as number];
+      const len = x.value.length;
+      const s = Math.min(Math.max(s0 < 0 ? s0 + len : s0, 0), len);
+      const e = Math.min(Math.max(e0 < 0 ? e0 + len : e0, 0), len);
+      value = st === 1 ? x.value.slice(s, e) : undefined;
+    }
+    return [{ elemType: x.elemType, shape, value }];
+  },
+  Gather: (c) => {
+    const x = c.input(0);
+    const idx = c.input(1);
+    if (!x.shape || !idx.shape) return [{ elemType: x.elemType }];
+    const axis = normAxis(attrInt(c.node, 'axis', 0), x.shape.length);
+    const shape = [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)];
+    const iv = c.values(1);
+    let value: Dim[] | undefined;
+    if (x.value && iv && x.shape.length === 1) {
+      const picked = (iv as number[]).map((i) => x.value?.[normAxis(i, x.value.length)]);
+      if (picked.every((v) => v !== undefined)) value = picked as Dim[];
+    }
+    return [{ elemType: x.elemType, shape, value }];
+  },
+  GatherElements: (c) => [{ elemType: c.input(0).elemType, shape: c.input(1).shape }],
+  ReduceMean: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceSum: (c) => reduceShape(c, c.graph.opset >= 13),
+  ReduceMax: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceMin: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceProd: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceL2: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceSumSquare: (c) => reduceShape(c, c.graph.opset >= 18),
+  ArgMax: (c) => reduceArg(c),
+  ArgMin: (c) => reduceArg(c),
+  Squeeze: (c) => {
+    const x = c.input(0);
+    const axes = c.graph.opset >= 13 ? c.values(1) : attrInts(c.node, 'axes');
+    if (!x.shape) return [{ elemType: x.elemType }];
+    const rank = x.shape.length;
+    const list = axes ? (axes as number[]).map((a) => normAxis(a, rank)) : x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+    const value = x.value && rank <= 1 ? x.value : undefined;
+    return [{ elemType: x.elemType, shape: x.shape.filter((_, i) => !list.includes(i)), value }];
+  },
+  Unsqueeze: (c) => {
+    const x = c.input(0);
+    const axes = c.graph.opset >= 13 ? c.values(1) : attrInts(c.node, 'axes');
+    if (!x.shape || !axes || !axes.every(isNum)) return [{ elemType: x.elemType }];
+    const rank = x.shape.length + axes.length;
+    const list = (axes as number[]).map((a) => normAxis(a, rank));
+    const shape: Dim[] = [];
+    let k = 0;
+    for (let i = 0; i < rank; i++) shape.push(list.includes(i) ? 1 : (x.shape[k++] as Dim));
+    return [{ elemType: x.elemType, shape, value: x.value && x.shape.length === 0 ? x.value : x.value && rank <= 1 ? x.value : undefined }];
+  },
+  Expand: (c) => {
+    const target = c.values(1);
+    const x = c.input(0);
+    const tshape = target ?? (isNum(c.input(1).shape?.[0]) ? Array.from({ length: c.input(1).shape?.[0] as number }, () => c.fresh()) : undefined);
+    return [{ elemType: x.elemType, shape: tshape ? broadcast([x.shape, tshape], () => c.fresh()) : undefined }];
+  },
+  Tile: (c) => {
+    const x = c.input(0);
+    const reps = c.values(1);
+    return [{ elemType: x.elemType, shape: x.shape?.map((d, i) => (isNum(d) && isNum(reps?.[i]) ? d * (reps?.[i] as number) : reps?.[i] === 1 ? d : c.fresh())) }];
+  },
+  Where: (c) => [{ elemType: c.input(1).elemType, shape: broadcast([c.input(0).shape, c.input(1).shape, c.input(2).shape], () => c.fresh()) }],
+  Range: (c) => [{ elemType: c.input(0).elemType, shape: [c.fresh()] }],
+  OneHot: (c) => {
+    const idx = c.input(0).shape;
+    const depth = c.values(1)?.[0] ?? c.fresh();
+    if (!idx) return [{ elemType: c.input(2).elemType }];
+    const axis = normAxis(attrInt(c.node, 'axis', -1), idx.length + 1);
+    const shape = [...idx];
+    shape.splice(axis, 0, depth);
+    return [{ elemType: c.input(2).elemType, shape }];
+  },
+  Pad: (c) => {
+    const x = c.input(0);
+    const pads = c.graph.opset >= 11 ? c.values(1) : attrInts(c.node, 'pads');
+    if (!x.shape) return [{ elemType: x.elemType }];
+    const r = x.shape.length;
+    return [{ elemType: x.elemType, shape: x.shape.map((d, i) => (pads && isNum(d) && isNum(pads[i]) && isNum(pads[i + r]) ? d + (pads[i] as number) + (pads[i + r] as number) : pads && pads[i] === 0 && pads[i + r] === 0 ? d : c.fresh())) }];
+  },
+  Resize: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : c.fresh())) }],
+  Upsample: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : c.fresh())) }],
+  ConvTranspose: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i === 0 ? d : c.fresh())) }],
+};
+
+function sameSymbols(full: Dim[] | undefined, known: Dim[]): Dim | undefined {
+  if (!full) return undefined;
+  const rest = [...full];
+  for (const d of known) {
+    const i = rest.indexOf(d);
+    if (i < 0) return undefined;
+    rest.splice(i, 1);
+  }
+  return rest.length === 1 ? rest[0] : rest.every(isNum) ? rest.reduce((a, b) => (a as number) * (b as number), 1) : undefined;
+}
+
+function reduceArg(c: ShapeContext): ValueMeta[] {
+  const x = c.input(0).shape;
+  if (!x) return [{ elemType: DataType.INT64 }];
+  const axis = normAxis(attrInt(c.node, 'axis', 0), x.length);
+  const keep = attrInt(c.node, 'keepdims', 1) === 1;
+  return [{ elemType: DataType.INT64, shape: keep ? x.map((d, i) => (i === axis ? 1 : d)) : x.filter((_, i) => i !== axis) }];
+}
+
+const binary = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Mod', 'BitShift'];
+const compare = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'];
+for (const op of [...binary, ...compare]) {
+  rules[op] = (c) => {
+    const ins = c.node.input.map((_, i) => c.input(i));
+    const shape = broadcast(ins.map((m) => m.shape), () => c.fresh());
+    let value: Dim[] | undefined;
+    if (['Add', 'Sub', 'Mul', 'Div'].includes(op) && shape && shape.length <= 1) {
+      const a = c.values(0);
+      const b = c.values(1);
+      if (a && b && a.length > 0 && b.length > 0) {
+        const n = Math.max(a.length, b.length);
+        value = Array.from({ length: n }, (_, i) => arith(a[a.length === 1 ? 0 : i] as Dim, b[b.length === 1 ? 0 : i] as Dim, op, () => c.fresh()));
+      }
+    }
+    return [{ elemType: compare.includes(op) ? DataType.BOOL : ins[0]?.elemType, shape, value }];
+  };
+}
+
+/** Infers element types and (symbolic) shapes of every tensor of the graph, in node order. */
+export function inferShapes(graph: Graph): void {
+  const fresh = (): string => graph.fresh();
+  for (const vi of graph.inputs) graph.meta.set(vi.name, metaOfValueInfo(vi, fresh));
+  for (const t of graph.initializers.values()) {
+    const dims = t.dims.map(toNumber);
+    const count = dims.reduce((a, b) => a * b, 1);
+    const integer = t.dataType === DataType.INT64 || t.dataType === DataType.INT32;
+    graph.meta.set(t.name, { elemType: t.dataType, shape: dims, value: integer && count <= 64 ? tensorValues(t) : undefined });
+  }
+  for (const node of graph.graph.node) {
+    const input = (i: number): ValueMeta => {
+      const name = node.input[i];
+      return name ? graph.info(name) : {};
+    };
+    const values = (i: number): Dim[] | undefined => {
+      const name = node.input[i];
+      if (!name) return undefined;
+      const meta = graph.info(name);
+      if (meta.value) return meta.value;
+      const constant = graph.constant(name);
+      return constant && constant.length <= 64 ? constant : undefined;
+    };
+    const fn = node.domain && node.domain !== 'ai.onnx' ? undefined : rules[node.opType];
+    let metas: ValueMeta[] = [];
+    try {
+      metas = fn ? fn({ node, graph, input, values, fresh }) : [];
+    } catch {
+      metas = [];
+    }
+    node.output.forEach((name, k) => {
+      if (!name) return;
+      const declared = graph.graph.valueInfo.find((v) => v.name === name);
+      const inferred = metas[k] ?? {};
+      const fromDecl = declared ? metaOfValueInfo(declared, fresh) : {};
+      graph.meta.set(name, {
+        elemType: inferred.elemType ?? fromDecl.elemType,
+        shape: inferred.shape ?? fromDecl.shape,
+        value: inferred.value,
+      });
+    });
+  }
+  // Declared graph outputs fill what inference could not.
+  for (const vi of graph.graph.output) {
+    const known = graph.info(vi.name);
+    const decl = metaOfValueInfo(vi, fresh);
+    graph.meta.set(vi.name, { ...known, elemType: known.elemType ?? decl.elemType, shape: known.shape ?? decl.shape });
+  }
+}
