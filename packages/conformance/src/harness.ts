@@ -1,4 +1,4 @@
-import { IntegratedGradients } from '@attribution/primary';
+import { InputXGradient, IntegratedGradients, Saliency } from '@attribution/primary';
 import { formatShape, shapesEqual, toNumbers, type Backend, type Model } from '@attribution/tensor';
 import type { ConformanceCase, FixtureTensor } from './fixtures.js';
 
@@ -40,6 +40,14 @@ export const runners: Readonly<Record<string, Runner>> = {
       ...(c.options as object),
     });
     return { attributions: asList(result.attributions), delta: result.delta };
+  },
+  saliency: async (c, ctx) => {
+    const result = await new Saliency(ctx.model).attribute([...ctx.inputs], { target: targetOf(c), ...(c.options as object) });
+    return { attributions: asList(result.attributions) };
+  },
+  'input-x-gradient': async (c, ctx) => {
+    const result = await new InputXGradient(ctx.model).attribute([...ctx.inputs], { target: targetOf(c), ...(c.options as object) });
+    return { attributions: asList(result.attributions) };
   },
 };
 
@@ -105,6 +113,39 @@ export async function checkCase<T>(c: ConformanceCase, runner: Runner | undefine
     return { id: c.id, method: c.method, status: problems.length ? 'failed' : 'passed', worst, message: problems.join('; ') || undefined };
   } finally {
     backend.dispose([...out.attributions, ...(out.delta ? [out.delta] : [])]);
+  }
+}
+
+/** A backend the suite runs on: how to get each conformance model and to make tensors. */
+export interface BackendUnderTest<T> {
+  /** Name in reports, e.g. `tfjs-cpu` or `onnxruntime-node`. */
+  readonly name: string;
+  readonly backend: Backend<T>;
+  /** The conformance model `name` (built or loaded once). */
+  model(name: string): Promise<Model<T>>;
+  /** A fixture tensor as a backend tensor. */
+  tensor(fixture: FixtureTensor): T;
+  /** Frees fixture tensors made by {@link tensor}. */
+  release(tensors: readonly T[]): void;
+  /** Frees the models. */
+  dispose(): void;
+}
+
+/** Runs one case on a backend, freeing the tensors it made. */
+export async function runCase<T>(c: ConformanceCase, but: BackendUnderTest<T>): Promise<CaseResult> {
+  const runner = runners[c.method];
+  if (!runner) return { id: c.id, method: c.method, status: 'unsupported' };
+  const owned: T[] = [];
+  const tensor = (f: FixtureTensor): T => {
+    const t = but.tensor(f);
+    owned.push(t);
+    return t;
+  };
+  try {
+    const inputs = c.inputs.map(tensor);
+    return await checkCase(c, runner, { model: await but.model(c.model), backend: but.backend, inputs, tensor });
+  } finally {
+    but.release(owned);
   }
 }
 

@@ -1,44 +1,54 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, loadCases, runners, type CaseResult } from '../src/index.js';
-import { TfjsModels, runTfjsCase } from '../src/tfjs-backend.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatReport, loadCases, runCase, runners, type BackendUnderTest, type CaseResult } from '../src/index.js';
 
 /**
- * Runs every conformance case whose method the library implements on one tfjs backend, checking the
- * numbers and that no tensor leaks, then prints `N of M cases passed, K not yet supported`.
+ * Runs every conformance case whose method the library implements on one backend, checking the numbers
+ * (and, through `liveTensors`, that nothing leaks), then prints `N of M cases passed, K not yet supported`.
  */
-export function tfjsConformanceSuite(backend: 'cpu' | 'wasm'): void {
+export function conformanceSuite<T>(setup: () => Promise<BackendUnderTest<T>>, options: { liveTensors?: () => number } = {}): void {
   const cases = loadCases();
   const results: CaseResult[] = [];
-  const models = new TfjsModels();
+  let but: BackendUnderTest<T> | undefined;
+  const ready = (async () => (but = await setup()))();
 
-  describe(`Captum conformance on tfjs-${backend}`, () => {
-    beforeAll(async () => {
-      expect(await tf.setBackend(backend)).toBe(true);
-      await tf.ready();
-    });
+  describe('Captum conformance', () => {
     afterAll(() => {
-      models.dispose();
+      but?.dispose();
       for (const c of cases) if (!runners[c.method]) results.push({ id: c.id, method: c.method, status: 'unsupported' });
-      console.log(formatReport(`tfjs-${backend}`, results));
+      console.log(formatReport(but?.name ?? '?', results));
     });
 
-    it('has the 70 reference cases, 22 of them Integrated Gradients', () => {
+    it('has the 70 reference cases', async () => {
+      await ready;
       expect(cases).toHaveLength(70);
-      expect(cases.filter((c) => c.method === 'integrated-gradients')).toHaveLength(22);
     });
 
     for (const c of cases.filter((x) => runners[x.method])) {
       it(c.id, async () => {
-        models.get(c.model); // build the weights before counting tensors
-        const before = tf.memory().numTensors;
-        const result = await runTfjsCase(c, models);
+        const b = await ready;
+        await b.model(c.model); // load or build the weights before counting tensors
+        const before = options.liveTensors?.();
+        const result = await runCase(c, b);
         results.push(result);
         expect(result.message ?? '').toBe('');
         expect(result.status).toBe('passed');
-        expect(tf.memory().numTensors).toBe(before);
+        if (options.liveTensors) expect(options.liveTensors()).toBe(before);
       });
     }
   });
+}
+
+/** The suite on one tfjs backend, with leak checks through `tf.memory()`. */
+export function tfjsConformanceSuite(backend: 'cpu' | 'wasm'): void {
+  conformanceSuite(
+    async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      await tf.ready();
+      const { tfjsUnderTest } = await import('../src/tfjs-backend.js');
+      return tfjsUnderTest();
+    },
+    { liveTensors: () => tf.memory().numTensors },
+  );
 }

@@ -3,7 +3,9 @@
  * Primary attribution methods: they attribute a model output to its input features. Every method takes a
  * model from a backend adapter (`@attribution/tfjs`, `@attribution/onnx`) and backend tensors.
  */
+export { InputXGradient, type InputXGradientOptions } from './input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
+export { Saliency, type SaliencyOptions } from './saliency.js';
 export type { AttributionResult, GradientOptions, PathOptions } from './types.js';
 export type { ApproximationMethod, Baseline, Baselines, Target } from '@attribution/core';
 export {

@@ -1,0 +1,6 @@
+import * as ort from 'onnxruntime-web';
+import { onnxUnderTest, type OrtModule } from '../src/index.js';
+import { conformanceSuite } from './suite.js';
+
+ort.env.wasm.numThreads = 1;
+conformanceSuite(async () => onnxUnderTest(ort as unknown as OrtModule, 'onnxruntime-web (wasm)'));

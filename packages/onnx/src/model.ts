@@ -1,0 +1,268 @@
+import { Graph, inferShapes, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
+import {
+  ArgumentError,
+  BackendError,
+  ModelError,
+  ShapeError,
+  describeValue,
+  formatShape,
+  type ForwardRequest,
+  type ForwardResult,
+  type GradientRequest,
+  type GradientResult,
+  type LayerRef,
+  type Model,
+} from '@attribution/tensor';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
+import { finiteDifferenceGradient } from './finite-difference.js';
+import { hostBackend, type OnnxTensor } from './host-backend.js';
+import { HostTensor, fromNumbers, type HostType } from './host-tensor.js';
+import { loadModelBytes, type ModelSource } from './source.js';
+
+/** The parts of `onnxruntime-node` or `onnxruntime-web` the adapter uses. */
+export interface OrtModule {
+  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly Tensor: new (type: any, data: any, dims?: readonly number[]) => OrtTensor;
+}
+
+/** Options of {@link fromOnnx}. */
+export interface OnnxModelOptions {
+  /** The output to explain (default: the first graph output). */
+  readonly output?: string;
+  /** Options for every ONNX Runtime session the model creates. */
+  readonly sessionOptions?: InferenceSession.SessionOptions;
+  /**
+   * How gradients are computed: `'graph'` (default) builds the backward graph and runs it in ONNX Runtime;
+   * `'finite-difference'` estimates them with two forward passes per input element — slow, for models
+   * with operators that have no backward rule.
+   */
+  readonly gradient?: 'graph' | 'finite-difference';
+  /** Step of the central differences (default 1e-3). */
+  readonly finiteDifferenceStep?: number;
+}
+
+const ELEM: Record<number, HostType | undefined> = { 1: 'float32', 11: 'float64', 6: 'int32', 7: 'int64', 9: 'bool' };
+const HOST_TYPES: readonly HostType[] = ['float32', 'float64', 'int32', 'int64', 'bool'];
+
+interface Compiled {
+  readonly session: InferenceSession;
+  readonly transformed: TransformedModel;
+}
+
+/** A model input as declared by the ONNX graph. */
+export interface OnnxInput {
+  readonly name: string;
+  readonly type: HostType | undefined;
+  readonly shape?: readonly Dim[];
+}
+
+/** An ONNX model run by ONNX Runtime, seen through the {@link Model} contract. */
+export class OnnxModel implements Model<OnnxTensor> {
+  readonly backend = hostBackend;
+  /** The graph inputs, in order: attributed inputs first, the rest are fed from additional arguments. */
+  readonly inputs: readonly OnnxInput[];
+  /** The explained output. */
+  readonly output: string;
+  private readonly sessions = new Map<string, Promise<Compiled>>();
+  private readonly graph: Graph;
+  private warnedFiniteDifference = false;
+  private disposed = false;
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly bytes: Uint8Array,
+    private readonly options: OnnxModelOptions = {},
+  ) {
+    this.graph = new Graph(bytes);
+    inferShapes(this.graph);
+    this.inputs = this.graph.inputs.map((vi) => ({
+      name: vi.name,
+      type: ELEM[this.graph.info(vi.name).elemType ?? 0],
+      shape: this.graph.info(vi.name).shape,
+    }));
+    const outputs = this.graph.graph.output.map((o) => o.name);
+    this.output = options.output ?? (outputs[0] as string);
+    if (!outputs.includes(this.output)) {
+      throw new ArgumentError('output', `one of the model outputs: ${outputs.map((o) => `'${o}'`).join(', ')}`, `'${this.output}'`);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.inputs.map((i) => i.name);
+  }
+
+  /** The tensor named by a layer reference: a tensor name, or a node name with its input or output index. */
+  tensorName(ref: LayerRef): string {
+    const side = ref.side ?? 'output';
+    const node = this.graph.graph.node.find((n) => n.name === ref.layer);
+    if (side === 'output' && (this.graph.meta.has(ref.layer) || this.graph.initializers.has(ref.layer)) && !node) return ref.layer;
+    if (node) {
+      const list = side === 'input' ? node.input : node.output;
+      const name = list[ref.index ?? 0];
+      if (!name) throw new ArgumentError('layer', `an ${side} index in [0, ${list.length}) of node '${ref.layer}'`, String(ref.index));
+      return name;
+    }
+    if (side === 'output' && this.graph.meta.has(ref.layer)) return ref.layer;
+    const candidates = [...this.graph.meta.keys()].filter((n) => this.graph.producers.has(n));
+    const close = candidates.filter((n) => n.toLowerCase().includes(ref.layer.toLowerCase().slice(0, 4))).slice(0, 8);
+    throw new ArgumentError(
+      'layer',
+      `the name of a tensor or node of the model (${candidates.length} tensors${close.length ? `, e.g. ${close.map((c) => `'${c}'`).join(', ')}` : ''}; list them with model.layers())`,
+      `'${ref.layer}'`,
+    );
+  }
+
+  async layers(): Promise<readonly string[]> {
+    return this.graph.graph.node.flatMap((n) => n.output).filter((o) => o && this.graph.isFloat(o));
+  }
+
+  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[]): Promise<Compiled> {
+    if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
+    const key = JSON.stringify([wrt, replace, capture]);
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      entry = (async () => {
+        const transformed = transformModel(this.bytes, { output: this.output, wrt, replace, capture });
+        const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
+        try {
+          return { session: await this.ort.InferenceSession.create(transformed.bytes, options), transformed };
+        } catch (e) {
+          throw new BackendError(`ONNX Runtime could not load the ${wrt.length ? 'gradient ' : ''}model: ${(e as Error).message}`, { cause: e });
+        }
+      })();
+      entry.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Converts a tensor for a model input, checking its type and shape. */
+  private feed(value: unknown, input: OnnxInput, argument: string): OrtTensor {
+    if (!hostBackend.isTensor(value)) throw new ArgumentError(argument, `an ONNX tensor for model input '${input.name}'`, describeValue(value));
+    if (value instanceof HostTensor && value.isDisposed) throw new ArgumentError(argument, 'a live tensor', 'a tensor that has been disposed');
+    const type = input.type;
+    const given = value.type;
+    const convertible =
+      given === type ||
+      (type === 'int64' && given === 'int32') ||
+      (type === 'int32' && given === 'int64') ||
+      (type === 'float32' && given === 'float64') ||
+      (type === 'float64' && given === 'float32');
+    if (!type || !convertible) {
+      throw new ArgumentError(argument, `a ${type ?? 'supported'} tensor for model input '${input.name}'`, `a ${given} tensor`);
+    }
+    if (input.shape) {
+      const dims = value.dims;
+      const ok = dims.length === input.shape.length && input.shape.every((d, i) => typeof d !== 'number' || d === dims[i]);
+      if (!ok) {
+        throw new ShapeError(argument, `shape ${formatShape(input.shape.map((d) => (typeof d === 'number' ? d : d.startsWith('?') ? '?' : d)) as never)} for model input '${input.name}'`, `shape ${formatShape(dims)}`);
+      }
+    }
+    const data = given === type ? (value.data as never) : fromNumbers(type, value.data as never);
+    return new this.ort.Tensor(type, data, value.dims);
+  }
+
+  /** Builds the feeds of one run. */
+  private feeds(request: ForwardRequest<OnnxTensor>, compiled: Compiled, weights?: OnnxTensor): Record<string, OrtTensor> {
+    const args = request.args ?? [];
+    const given = [...request.inputs, ...args];
+    if (given.length < this.inputs.length) {
+      const missing = this.inputs.slice(given.length).map((i) => `'${i.name}'`);
+      throw new ArgumentError('inputs', `one tensor per model input (${this.inputNames.join(', ')}); pass the rest as additionalForwardArgs`, `${given.length}, missing ${missing.join(', ')}`);
+    }
+    if (given.length > this.inputs.length) {
+      throw new ArgumentError('inputs', `${this.inputs.length} tensors in all (inputs and additionalForwardArgs) for inputs ${this.inputNames.join(', ')}`, `${given.length}`);
+    }
+    const feeds: Record<string, OrtTensor> = {};
+    const needed = new Set(compiled.transformed.inputs.map((i) => i.name));
+    this.inputs.forEach((input, i) => {
+      if (!needed.has(input.name)) return;
+      const argument = i < request.inputs.length ? `inputs[${i}]` : `additionalForwardArgs[${i - request.inputs.length}]`;
+      feeds[input.name] = this.feed(given[i], input, argument);
+    });
+    for (const r of request.replace ?? []) {
+      const name = this.tensorName(r.ref);
+      const meta = this.graph.info(name);
+      feeds[name] = this.feed(r.value, { name, type: ELEM[meta.elemType ?? 0], shape: meta.shape }, `replacement for '${name}'`);
+    }
+    if (weights && compiled.transformed.weights) {
+      const meta = this.graph.info(this.output);
+      feeds[compiled.transformed.weights] = this.feed(weights, { name: 'outputWeights', type: ELEM[meta.elemType ?? 1], shape: meta.shape }, 'outputWeights');
+    }
+    return feeds;
+  }
+
+  private async run(feeds: Record<string, OrtTensor>, compiled: Compiled): Promise<Record<string, HostTensor>> {
+    let result: InferenceSession.ReturnType;
+    try {
+      result = await compiled.session.run(feeds);
+    } catch (e) {
+      throw new ModelError(`ONNX Runtime failed to run the model: ${(e as Error).message}`, { cause: e });
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(result)) {
+      const type = HOST_TYPES.find((h) => h === t.type);
+      if (!type) throw new ModelError(`The model output '${name}' has type ${t.type}; attribution needs numbers.`);
+      out[name] = new HostTensor(t.data as never, t.dims, type);
+    }
+    return out;
+  }
+
+  async forward(request: ForwardRequest<OnnxTensor>): Promise<ForwardResult<OnnxTensor>> {
+    const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
+    const capture = (request.capture ?? []).map((r) => this.tensorName(r));
+    const compiled = await this.compiled([], replace, capture);
+    const out = await this.run(this.feeds(request, compiled), compiled);
+    return { output: out[compiled.transformed.output] as HostTensor, captured: compiled.transformed.captured.map((n) => out[n] as HostTensor) };
+  }
+
+  async gradient(request: GradientRequest<OnnxTensor>): Promise<GradientResult<OnnxTensor>> {
+    const wrt = request.wrt.map((s) => {
+      if ('input' in s) {
+        const input = this.inputs[s.input];
+        if (!input) throw new ArgumentError('wrt', `input positions in [0, ${this.inputs.length})`, String(s.input));
+        return input.name;
+      }
+      return this.tensorName(s);
+    });
+    if (this.options.gradient === 'finite-difference') {
+      if (!this.warnedFiniteDifference) {
+        this.warnedFiniteDifference = true;
+        console.warn('@attribution/onnx: finite-difference gradients cost two forward passes per input element; expect them to be slow.');
+      }
+      return finiteDifferenceGradient(this, request, wrt, this.options.finiteDifferenceStep ?? 1e-3);
+    }
+    const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
+    const capture = (request.capture ?? []).map((r) => this.tensorName(r));
+    const compiled = await this.compiled(wrt, replace, capture);
+    const out = await this.run(this.feeds(request, compiled, request.outputWeights), compiled);
+    const t = compiled.transformed;
+    return {
+      output: out[t.output] as HostTensor,
+      gradients: t.gradients.map((n) => out[n] as HostTensor),
+      captured: t.captured.map((n) => out[n] as HostTensor),
+    };
+  }
+
+  /** Releases every ONNX Runtime session the model created. */
+  dispose(): void {
+    this.disposed = true;
+    for (const entry of this.sessions.values()) {
+      entry.then((c) => c.session.release()).catch(() => undefined);
+    }
+    this.sessions.clear();
+  }
+}
+
+/**
+ * Loads an ONNX model for the attribution algorithms. `ort` is your `onnxruntime-node` or
+ * `onnxruntime-web` module; `source` a file path (Node), a URL, or the model's bytes.
+ */
+export async function fromOnnx(ort: OrtModule, source: ModelSource, options: OnnxModelOptions = {}): Promise<OnnxModel> {
+  if (!ort || typeof ort.InferenceSession?.create !== 'function' || typeof ort.Tensor !== 'function') {
+    throw new ArgumentError('ort', "the onnxruntime-node or onnxruntime-web module (import * as ort from 'onnxruntime-node')", describeValue(ort));
+  }
+  const bytes = await loadModelBytes(source);
+  return new OnnxModel(ort, bytes, options);
+}
