@@ -1,0 +1,159 @@
+import * as ort from 'onnxruntime-node';
+import { createRandom, type Random } from '@attribution/tensor';
+import { transformModel } from '../src/index.js';
+import { DataType, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue, type ModelProto, type NodeProto, type TensorProto } from '../src/proto.js';
+
+/** How test values of an input are drawn. */
+export type Draw = 'normal' | 'positive' | 'awayFromZero' | 'unit';
+
+/** A graph input of a test model. */
+export interface TestInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Declared dims (defaults to `shape`); strings make symbolic dims. */
+  readonly declared?: readonly (number | string)[];
+  readonly draw?: Draw;
+  /** Not differentiated (e.g. a condition or an index). */
+  readonly constant?: boolean;
+  readonly type?: 'float' | 'int64' | 'bool';
+  readonly values?: readonly number[];
+}
+
+/** A small model around one operator. */
+export interface TestModel {
+  readonly nodes: readonly NodeProto[];
+  readonly inputs: readonly TestInput[];
+  readonly initializers?: readonly TensorProto[];
+  readonly output: string;
+  readonly opset?: number;
+  /** Finite-difference step and tolerances, when float32 precision limits them even in a float64 model. */
+  readonly fd?: { readonly step: number; readonly atol: number; readonly rtol: number };
+}
+
+export const node = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue | undefined> = {}): NodeProto =>
+  makeNode(op, inputs, outputs, attrs);
+
+/** An int64 initializer. */
+export const ints = (name: string, values: number[], dims = [values.length]): TensorProto => makeTensor(name, DataType.INT64, dims, values);
+
+/** A float initializer of the test's float type (filled in by {@link buildModel}). */
+export const floats = (name: string, dims: number[], values: number[]): TensorProto => makeTensor(name, DataType.DOUBLE, dims, values);
+
+function draw(rng: Random, kind: Draw): number {
+  switch (kind) {
+    case 'positive':
+      return 0.3 + 1.5 * rng.next();
+    case 'awayFromZero':
+      return (0.2 + rng.next()) * (rng.next() < 0.5 ? -1 : 1);
+    case 'unit':
+      return 0.8 * (2 * rng.next() - 1);
+    default:
+      return rng.normal();
+  }
+}
+
+/** Builds the ONNX model; float tensors (inputs and DOUBLE initializers) get `floatType`. */
+export function buildModel(m: TestModel, floatType: number): ModelProto {
+  const elem = (i: TestInput): number => (i.type === 'int64' ? DataType.INT64 : i.type === 'bool' ? DataType.BOOL : floatType);
+  const initializers = (m.initializers ?? []).map((t) => {
+    if (t.dataType !== DataType.DOUBLE) return t;
+    const view = new Float64Array(t.rawData.buffer.slice(t.rawData.byteOffset, t.rawData.byteOffset + t.rawData.byteLength));
+    return makeTensor(t.name, floatType, t.dims.map(Number), view);
+  });
+  const constants = m.inputs.filter((i) => i.values && i.constant).map((i) => makeTensor(i.name, elem(i), i.shape, i.values as number[]));
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: m.opset ?? 13 }],
+    graph: {
+      name: 'test',
+      node: m.nodes.map((n) => ({ ...n, attribute: n.attribute.map((a) => (a.t && a.t.dataType === DataType.DOUBLE ? { ...a, t: makeTensor('', floatType, a.t.dims.map(Number), new Float64Array(a.t.rawData.slice().buffer)) } : a)) })),
+      initializer: [...initializers, ...constants],
+      input: m.inputs.filter((i) => !(i.values && i.constant)).map((i) => makeValueInfo(i.name, elem(i), i.declared ?? i.shape)),
+      output: [makeValueInfo(m.output, floatType)],
+    },
+  });
+  return model as unknown as ModelProto;
+}
+
+const isFloatInput = (i: TestInput): boolean => !i.constant && (i.type ?? 'float') === 'float';
+
+/** Result of comparing built gradients with central differences. */
+export interface GradientCheck {
+  readonly type: 'float64' | 'float32';
+  /** Largest |analytic − numeric| / (atol + rtol·|numeric|) over all elements (≤ 1 passes). */
+  readonly worst: number;
+  readonly where: string;
+}
+
+/**
+ * Compares the gradient of `sum(output ⊙ w)` computed by the built backward graph in ONNX Runtime with
+ * central finite differences, for every differentiable input, in float64 when ONNX Runtime runs the
+ * model in float64 and in float32 otherwise.
+ */
+export async function checkGradient(m: TestModel, seed: number): Promise<GradientCheck> {
+  try {
+    return await check(m, seed, 'float64');
+  } catch (e) {
+    if (!/NOT_IMPLEMENTED|Could not find an implementation|not implemented|type .*not supported|Type Error/i.test((e as Error).message)) throw e;
+    return check(m, seed, 'float32');
+  }
+}
+
+async function check(m: TestModel, seed: number, type: 'float64' | 'float32'): Promise<GradientCheck> {
+  const rng = createRandom(seed);
+  const floatType = type === 'float64' ? DataType.DOUBLE : DataType.FLOAT;
+  const bytes = encodeModel(buildModel(m, floatType));
+  const fed = m.inputs.filter((i) => !(i.values && i.constant));
+  const values = new Map(fed.map((i) => [i.name, i.values ? [...i.values] : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(rng, i.draw ?? 'normal'))]));
+  const wrt = fed.filter(isFloatInput).map((i) => i.name);
+  const built = transformModel(bytes, { wrt });
+  const gradSession = await ort.InferenceSession.create(built.bytes);
+  const forward = await ort.InferenceSession.create(transformModel(bytes).bytes);
+  const FloatArray = type === 'float64' ? Float64Array : Float32Array;
+  const feeds = (override?: [string, number[]]): Record<string, ort.Tensor> => {
+    const out: Record<string, ort.Tensor> = {};
+    for (const i of fed) {
+      const v = override && override[0] === i.name ? override[1] : (values.get(i.name) as number[]);
+      out[i.name] =
+        i.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(v.map((x) => BigInt(x))), i.shape)
+        : i.type === 'bool' ? new ort.Tensor('bool', Uint8Array.from(v), i.shape)
+        : new ort.Tensor(type, FloatArray.from(v), i.shape);
+    }
+    return out;
+  };
+  const base = await forward.run(feeds());
+  const outTensor = base[built.output] as ort.Tensor;
+  const weights = Array.from({ length: outTensor.size }, () => rng.normal());
+  const objective = async (name: string, v: number[]): Promise<number> => {
+    const out = (await forward.run(feeds([name, v])))[built.output] as ort.Tensor;
+    const data = out.data as Float64Array;
+    let s = 0;
+    for (let i = 0; i < data.length; i++) s += (data[i] as number) * (weights[i] as number);
+    return s;
+  };
+  const result = await gradSession.run({ ...feeds(), [built.weights as string]: new ort.Tensor(type, FloatArray.from(weights), outTensor.dims) });
+  const step = m.fd?.step ?? (type === 'float64' ? 1e-6 : 1e-2);
+  const [atol, rtol] = m.fd ? [m.fd.atol, m.fd.rtol] : type === 'float64' ? [1e-7, 1e-5] : [2e-3, 2e-2];
+  let worst = 0;
+  let where = '';
+  for (let k = 0; k < wrt.length; k++) {
+    const name = wrt[k] as string;
+    const analytic = (result[built.gradients[k] as string] as ort.Tensor).data as Float64Array;
+    const v = values.get(name) as number[];
+    if (analytic.length !== v.length) throw new Error(`gradient of ${name} has ${analytic.length} values, want ${v.length}`);
+    for (let j = 0; j < v.length; j++) {
+      const up = [...v];
+      const down = [...v];
+      up[j] = (up[j] as number) + step;
+      down[j] = (down[j] as number) - step;
+      const numeric = ((await objective(name, up)) - (await objective(name, down))) / (2 * step);
+      const ratio = Math.abs((analytic[j] as number) - numeric) / (atol + rtol * Math.abs(numeric));
+      if (!(ratio <= worst)) {
+        worst = Number.isNaN(ratio) ? Infinity : ratio;
+        where = `d/d${name}[${j}]: built ${analytic[j]}, finite differences ${numeric}`;
+      }
+    }
+  }
+  await Promise.all([gradSession.release(), forward.release()]);
+  return { type, worst, where };
+}
