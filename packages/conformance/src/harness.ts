@@ -1,4 +1,4 @@
-import { InputXGradient, IntegratedGradients, Saliency } from '@attribution/primary';
+import { primaryMethods, type MethodEntry } from '@attribution/primary';
 import { formatShape, shapesEqual, toNumbers, type Backend, type Model } from '@attribution/tensor';
 import type { ConformanceCase, FixtureTensor } from './fixtures.js';
 
@@ -30,26 +30,18 @@ function targetOf(c: ConformanceCase): number | readonly number[] | undefined {
   return c.target ?? undefined;
 }
 
-/** The methods the library implements, by the kebab-case name the cases use. */
-export const runners: Readonly<Record<string, Runner>> = {
-  'integrated-gradients': async (c, ctx) => {
-    const ig = new IntegratedGradients(ctx.model);
-    const result = await ig.attribute([...ctx.inputs], {
-      target: targetOf(c),
-      baselines: baselinesOf(c, ctx),
-      ...(c.options as object),
-    });
+/** Runs a primary method through its registry entry. */
+function primaryRunner(name: string): Runner {
+  return async (c, ctx) => {
+    const method = primaryMethods[name] as MethodEntry;
+    const options = { target: targetOf(c), ...(method.baselines ? { baselines: baselinesOf(c, ctx) } : {}), ...(c.options as object) };
+    const result = await method.create(ctx.model).attribute([...ctx.inputs], options);
     return { attributions: asList(result.attributions), delta: result.delta };
-  },
-  saliency: async (c, ctx) => {
-    const result = await new Saliency(ctx.model).attribute([...ctx.inputs], { target: targetOf(c), ...(c.options as object) });
-    return { attributions: asList(result.attributions) };
-  },
-  'input-x-gradient': async (c, ctx) => {
-    const result = await new InputXGradient(ctx.model).attribute([...ctx.inputs], { target: targetOf(c), ...(c.options as object) });
-    return { attributions: asList(result.attributions) };
-  },
-};
+  };
+}
+
+/** The methods the library implements, by the kebab-case name the cases use. */
+export const runners: Readonly<Record<string, Runner>> = Object.fromEntries(Object.keys(primaryMethods).map((name) => [name, primaryRunner(name)]));
 
 /** The outcome of one case on one backend. */
 export interface CaseResult {

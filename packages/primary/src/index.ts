@@ -6,6 +6,7 @@
 export { InputXGradient, type InputXGradientOptions } from './input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 export { Saliency, type SaliencyOptions } from './saliency.js';
+export { primaryMethods, type MethodEntry } from './registry.js';
 export type { AttributionResult, GradientOptions, PathOptions } from './types.js';
 export type { ApproximationMethod, Baseline, Baselines, Target } from '@attribution/core';
 export {

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main, type Io } from '../src/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.join(here, '../../conformance/fixtures');
+const digits = path.join(fixtures, 'real/digits_cnn.onnx');
+const example = (name: string): string => path.join(here, '../examples', name);
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => (out += t), err: (t) => (err += t) };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe('attribution CLI', () => {
+  it('demo prints the seed example', async () => {
+    const r = await run('demo');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('IG Attributions: [0.1125, -0.0341, -0.1563, 0.1409, 0.1620]');
+  });
+
+  it('explain writes JSON with --out, reading .npy and .json inputs alike', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-cli-'));
+    const outs: Record<string, { method: string; attributions: { name: string; shape: number[]; data: number[] }[]; delta?: number[] }> = {};
+    for (const file of ['digit-3.npy', 'digit-3.json']) {
+      const out = path.join(dir, `${file}.result.json`);
+      const r = await run('explain', digits, '--method', 'integrated-gradients', '--input', example(file), '--target', '3', '--options', '{"nSteps":20,"returnConvergenceDelta":true}', '--out', out);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      outs[file] = JSON.parse(fs.readFileSync(out, 'utf8'));
+    }
+    const a = outs['digit-3.npy']!;
+    expect(a.method).toBe('integrated-gradients');
+    expect(a.attributions[0]!.name).toBe('x');
+    expect(a.attributions[0]!.shape).toEqual([1, 1, 8, 8]);
+    expect(a.delta).toHaveLength(1);
+    expect(outs['digit-3.json']!.attributions[0]!.data).toEqual(a.attributions[0]!.data);
+  });
+
+  it('explain prints a summary without --out, per example targets included', async () => {
+    const r = await run('explain', digits, '--method', 'saliency', '--input', example('digits-3-7.npy'), '--target', '3,7');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Saliency on 'logits', target \[3,7\]/);
+    expect(r.out).toMatch(/x \[2, 1, 8, 8\]: sum/);
+  });
+
+  it('inspect lists inputs, outputs and gradient coverage', async () => {
+    const r = await run('inspect', path.join(fixtures, 'real/mobilenet_v2_64.onnx'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/x {2}float \[batch, 3, 64, 64\]/);
+    expect(r.out).toMatch(/Conv +52 {2}yes/);
+    expect(r.out).toMatch(/every operator has a gradient rule/);
+  });
+
+  it('fails with one clear line and a non-zero code', async () => {
+    const cases: [string[], RegExp][] = [
+      [['explain', digits, '--method', 'integrated-gradient', '--input', example('digit-3.npy')], /--method: .*Did you mean integrated-gradients\?/],
+      [['explain', digits, '--method', 'saliency'], /--input: expected at least one input file/],
+      [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--target', 'three'], /--target: expected an integer/],
+      [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--baseline', '0'], /--baseline: expected no baseline/],
+      [['explain', digits, '--method', 'integrated-gradients', '--input', example('digit-3.npy'), '--target', '12'], /target: expected an index in \[-10, 10\)/],
+      [['explain', digits, '--method', 'saliency', '--input', 'missing.npy'], /--input #1: expected a readable .npy or .json file/],
+      [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--options', '{nSteps:2}'], /--options: expected a JSON object/],
+      [['explain', example('digit-3.npy'), '--method', 'saliency', '--input', example('digit-3.npy')], /not an ONNX model/],
+      [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--output', 'probs'], /output: expected one of the model outputs: 'logits'/],
+      [['inspect', 'missing.onnx'], /model: expected a readable ONNX file/],
+    ];
+    for (const [argv, pattern] of cases) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.err).toMatch(pattern);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+    const usage = await run('explain', digits);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/required option '--method <name>'/);
+  });
+});

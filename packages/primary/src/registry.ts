@@ -1,0 +1,24 @@
+import type { Model } from '@attribution/tensor';
+import { InputXGradient } from './input-x-gradient.js';
+import { IntegratedGradients } from './integrated-gradients.js';
+import { Saliency } from './saliency.js';
+import type { AttributionResult } from './types.js';
+
+/** An attribution method as tools see it: created from a model, called with inputs and an options object. */
+export interface MethodEntry {
+  /** The class name, e.g. `IntegratedGradients`. */
+  readonly className: string;
+  /** Whether the method takes `baselines`. */
+  readonly baselines: boolean;
+  /** Creates the method for a model. */
+  create<T>(model: Model<T>): { attribute(inputs: T[], options: object): Promise<AttributionResult<T[], T>> };
+}
+
+const entry = (className: string, baselines: boolean, create: MethodEntry['create']): MethodEntry => ({ className, baselines, create });
+
+/** The primary methods by their kebab-case names (the names of Captum's conformance cases and of the CLI). */
+export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
+  'integrated-gradients': entry('IntegratedGradients', true, (model) => new IntegratedGradients(model)),
+  saliency: entry('Saliency', false, (model) => new Saliency(model)),
+  'input-x-gradient': entry('InputXGradient', false, (model) => new InputXGradient(model)),
+};
