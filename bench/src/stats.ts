@@ -5,6 +5,18 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Median time of `fn` in milliseconds over `runs` runs after `warmup` untimed ones. */
+export async function timeMedian(fn: () => Promise<void>, runs: number, warmup = 0): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
 /**
  * Times `fn` `runs` times after `warmup` untimed runs, interleaving with `reference` so that both see the
  * same machine load; returns the medians in milliseconds.

@@ -53,6 +53,18 @@ export class Emitter {
     return name;
   }
 
+  /** A large constant (an initializer), never shared: for derived weights. */
+  weights(values: ArrayLike<number>, type: number, dims: readonly number[]): string {
+    const name = this.name('weights');
+    this.initializers.push(makeTensor(name, type, dims, values));
+    return name;
+  }
+
+  /** Multiplies `g` by a boolean mask (cheaper than Where in ONNX Runtime): `g · float(mask)`. */
+  mask(g: string, mask: string, like: string): string {
+    return this.mul(g, this.op('Cast', [mask], { to: this.floatType(like) }));
+  }
+
   /** A 1-D int64 constant. */
   ints(values: readonly number[]): string {
     return this.constant(values, DataType.INT64, [values.length]);

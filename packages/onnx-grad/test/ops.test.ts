@@ -131,6 +131,22 @@ const cases: Case[] = [
     },
   ],
   [
+    'Conv with unit strides (flipped-kernel convolution): depthwise, grouped, dilated',
+    (rng) => {
+      const variant = rng.int(3);
+      const [cin, cout, group] = variant === 0 ? [3, 3, 3] : variant === 1 ? [4, 6, 2] : [2, 3, 1];
+      const dil = variant === 2 ? [2, 1] : [1, 1];
+      const kernel = [3, 2 + rng.int(2)];
+      const weight = Array.from({ length: cout * (cin / group) * (kernel[0] as number) * (kernel[1] as number) }, () => rng.normal());
+      return {
+        nodes: [node('Conv', ['x', 'w'], ['y'], { group, kernel_shape: kernel, dilations: dil, pads: [1, rng.int(2), 2, 0] })],
+        inputs: [x([2, cin, 7, 6])],
+        initializers: [floats('w', [cout, cin / group, ...kernel], weight)],
+        output: 'y',
+      };
+    },
+  ],
+  [
     'Conv with auto_pad SAME_UPPER',
     (rng) => ({
       nodes: [node('Conv', ['x', 'w'], ['y'], { auto_pad: 'SAME_UPPER', strides: [2, 2] })],

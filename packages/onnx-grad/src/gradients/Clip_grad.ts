@@ -25,6 +25,6 @@ export const clipGrad: GradientRule = {
       const below = e.op('Less', [x, max]);
       keep = keep ? e.op('And', [keep, below]) : below;
     }
-    return [keep ? e.op('Where', [keep, dy, e.scalar(0, x)]) : dy];
+    return [keep ? e.mask(dy, keep, x) : dy];
   },
 };

@@ -6,7 +6,6 @@ export const reluGrad: GradientRule = {
   backward: (c) => {
     const { e } = c;
     const y = c.output(0);
-    const positive = e.op('Greater', [y, e.scalar(0, y)]);
-    return [e.op('Where', [positive, c.dy() as string, e.scalar(0, y)])];
+    return [e.mask(c.dy() as string, e.op('Greater', [y, e.scalar(0, y)]), y)];
   },
 };
