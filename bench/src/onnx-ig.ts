@@ -11,7 +11,7 @@ import { fromTfjs } from '@attribution/tfjs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { peakRssMb, round, type BenchRecord } from './record.js';
-import { median, timeMedian } from './stats.js';
+import { median, timeInterleaved, timeMedian } from './stats.js';
 import { tfjsInputs } from './tfjs-ig.js';
 
 const N_STEPS = 50;
@@ -22,6 +22,10 @@ export function benchModel(file: string): string | undefined {
   const dirs = [process.env.ATTRIBUTION_BENCH_MODELS, path.resolve(here, '../../../shared/models')].filter((d): d is string => Boolean(d));
   for (const dir of dirs) if (fs.existsSync(path.join(dir, file))) return path.join(dir, file);
   return undefined;
+}
+
+function tensorFor(ort: OrtModule, data: Float32Array, dims: number[]): InstanceType<OrtModule['Tensor']> {
+  return new ort.Tensor('float32', data, dims);
 }
 
 function runtimes(): [string, OrtModule][] {
@@ -53,32 +57,33 @@ export async function mobilenetIg(runs: number): Promise<BenchRecord[]> {
     // The reference: the gradient model itself, run on prepared batches.
     const grad = transformModel(bytes, { wrt: [model.inputNames[0] as string] });
     const session = await ort.InferenceSession.create(grad.bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 2 });
-    const evalTime = async (rows: number): Promise<number> => {
+    const feedsFor = (rows: number): Record<string, ReturnType<typeof tensorFor>> => {
       const data = new Float32Array(rows * pixels.length);
       for (let r = 0; r < rows; r++) data.set(pixels, r * pixels.length);
       const w = new Float32Array(rows * 1000);
       for (let r = 0; r < rows; r++) w[r * 1000 + 7] = 1;
-      const feeds = { [model.inputNames[0] as string]: new ort.Tensor('float32', data, [rows, 3, 224, 224]), [grad.weights as string]: new ort.Tensor('float32', w, [rows, 1000]) };
-      await session.run(feeds);
-      return timeMedian(async () => void (await session.run(feeds)), runs);
+      return { [model.inputNames[0] as string]: tensorFor(ort, data, [rows, 3, 224, 224]), [grad.weights as string]: tensorFor(ort, w, [rows, 1000]) };
+    };
+    const evaluations = (rows: number, times: number) => {
+      const feeds = feedsFor(rows);
+      return async (): Promise<void> => {
+        for (let i = 0; i < times; i++) await session.run(feeds);
+      };
     };
     const forwardSession = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 2 });
-    const forwardFeeds = { [model.inputNames[0] as string]: new ort.Tensor('float32', pixels, [1, 3, 224, 224]) };
-    await forwardSession.run(forwardFeeds);
-    const forwardMs = await timeMedian(async () => void (await forwardSession.run(forwardFeeds)), runs);
-    const t1 = await evalTime(1);
-    console.log(`${name}: MobileNetV2-224 forward ${round(forwardMs)} ms, forward+backward ${round(t1)} ms (batch 1)`);
+    const forwardFeeds = { [model.inputNames[0] as string]: tensorFor(ort, pixels, [1, 3, 224, 224]) };
+    const [forwardMs, t1] = await timeInterleaved([async () => void (await forwardSession.run(forwardFeeds)), evaluations(1, 1)], 5);
+    console.log(`${name}: MobileNetV2-224 forward ${round(forwardMs as number)} ms, forward+backward ${round(t1 as number)} ms (batch 1)`);
     const ig = new IntegratedGradients(model);
     for (const batch of [10, 50]) {
-      const tb = await evalTime(batch);
-      await ig.attribute(x, { target: 7, nSteps: N_STEPS, internalBatchSize: batch }).then((r) => hostBackend.dispose(r.attributions));
-      const igMs = await timeMedian(async () => {
+      const attribute = async (): Promise<void> => {
         const r = await ig.attribute(x, { target: 7, nSteps: N_STEPS, internalBatchSize: batch });
         hostBackend.dispose(r.attributions);
-      }, runs);
+      };
+      const [igMs, fiftySingles, sameBatches] = (await timeInterleaved([attribute, evaluations(1, N_STEPS), evaluations(batch, N_STEPS / batch)], runs)) as [number, number, number];
       const common = { suite: 'onnx-ig', backend: name, model: 'mobilenet_v2_224', method: 'IntegratedGradients', options: { nSteps: N_STEPS, examples: 1, internalBatchSize: batch }, medianMs: round(igMs), peakRssMb: peakRssMb(), runs };
-      records.push({ ...common, reference: '50 × one forward+backward of the gradient model (batch 1)', referenceMs: round(50 * t1), ratio: round(igMs / (50 * t1), 3), target: '≤ 1.15' });
-      records.push({ ...common, reference: `${N_STEPS / batch} runs of the gradient model on the same ${batch}-row batches`, referenceMs: round((N_STEPS / batch) * tb), ratio: round(igMs / ((N_STEPS / batch) * tb), 3) });
+      records.push({ ...common, reference: '50 × one forward+backward of the gradient model (batch 1)', referenceMs: round(fiftySingles), ratio: round(igMs / fiftySingles, 3), target: '≤ 1.15' });
+      records.push({ ...common, reference: `${N_STEPS / batch} runs of the gradient model on the same ${batch}-row batches`, referenceMs: round(sameBatches), ratio: round(igMs / sameBatches, 3) });
     }
     await Promise.all([session.release(), forwardSession.release()]);
     model.dispose();

@@ -45,3 +45,17 @@ export async function timePair(
   const ref = median(b);
   return { subject, reference: ref, ratio: subject / ref };
 }
+
+/** Times several functions in turn, `runs` rounds after `warmup` rounds, so they share the machine's load. */
+export async function timeInterleaved(fns: readonly (() => Promise<void>)[], runs: number, warmup = 1): Promise<number[]> {
+  for (let w = 0; w < warmup; w++) for (const fn of fns) await fn();
+  const times = fns.map(() => [] as number[]);
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const t = performance.now();
+      await (fns[i] as () => Promise<void>)();
+      (times[i] as number[]).push(performance.now() - t);
+    }
+  }
+  return times.map(median);
+}

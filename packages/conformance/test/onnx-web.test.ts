@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-web';
-import { onnxUnderTest, type OrtModule } from '../src/index.js';
+import type { OrtModule } from '@attribution/onnx';
+import { onnxUnderTest } from '../src/index.js';
 import { conformanceSuite } from './suite.js';
 
 ort.env.wasm.numThreads = 1;

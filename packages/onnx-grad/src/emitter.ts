@@ -1,5 +1,5 @@
 import { BackendError } from '@attribution/tensor';
-import { Graph, type Dim } from './graph.js';
+import { type Graph, type Dim } from './graph.js';
 import { DataType, makeNode, makeTensor, typeName, type AttrValue, type NodeProto, type TensorProto } from './proto.js';
 
 const isNum = (d: Dim | undefined): d is number => typeof d === 'number';

@@ -1,4 +1,4 @@
-import { Graph, metaOfValueInfo, type Dim, type ValueMeta } from './graph.js';
+import { type Graph, metaOfValueInfo, type Dim, type ValueMeta } from './graph.js';
 import { DataType, attrInt, attrInts, attribute, tensorValues, toNumber, type NodeProto } from './proto.js';
 
 /** Everything a shape function sees of one node. */
