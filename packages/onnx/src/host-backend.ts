@@ -255,6 +255,24 @@ function matMul(a: OnnxTensor, b: OnnxTensor, transposeA = false, transposeB = f
   const da = numbers(a);
   const db = numbers(b);
   const out = arrayFor(type, m * n) as Float32Array | Float64Array;
+  if (k <= 4 && !transposeB) {
+    // Few terms per output (e.g. IG path points, [α 1]·[diff; start]): one pass over each output row.
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      const coef = Array.from({ length: k }, (_, p) => da[transposeA ? p * ac + i : i * ac + p] as number);
+      if (k === 2) {
+        const [c0, c1] = coef as [number, number];
+        for (let j = 0; j < n; j++) out[row + j] = c0 * (db[j] as number) + c1 * (db[n + j] as number);
+      } else {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += (coef[p] as number) * (db[p * n + j] as number);
+          out[row + j] = s;
+        }
+      }
+    }
+    return make(out, [m, n], type);
+  }
   const acc = new Float64Array(n);
   for (let i = 0; i < m; i++) {
     acc.fill(0);
