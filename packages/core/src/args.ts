@@ -61,3 +61,19 @@ export function sliceRows<T>(backend: Backend<T>, t: T, start: number, end: numb
     shape.map((s, d) => (d === 0 ? end - start : s)),
   );
 }
+
+/**
+ * Repeats every row of each tensor argument with at least one dimension `times` times in place
+ * ("example-major", as NoiseTunnel and DeepLiftShap expand); other arguments pass unchanged.
+ */
+export function repeatInterleaveArgs<T>(backend: Backend<T>, args: readonly unknown[], times: number, scope: Scope<T>): unknown[] {
+  if (times === 1) return [...args];
+  return args.map((arg) => (backend.isTensor(arg) && backend.shape(arg).length > 0 ? scope.track(repeatRows(backend, arg, times)) : arg));
+}
+
+/** Each row of `t` repeated `times` times in place: rows `i·times … i·times+times−1` hold row `i`. */
+export function repeatRows<T>(backend: Backend<T>, t: T, times: number): T {
+  const rows = backend.shape(t)[0] as number;
+  const indices = Array.from({ length: rows * times }, (_, k) => Math.floor(k / times));
+  return backend.gather(t, indices, 0);
+}

@@ -30,3 +30,23 @@ export function stepRanges(steps: number, examples: number, maxRows: number | un
   for (let s = 0; s < steps; s += per) out.push([s, Math.min(steps, s + per)]);
   return out;
 }
+
+/**
+ * Splits `examples` into consecutive ranges `[start, end)` so that a call carrying `rowsPerExample` rows per
+ * example stays within `maxRows` (all at once when `maxRows` is undefined).
+ */
+export function exampleRanges(examples: number, rowsPerExample: number, maxRows: number | undefined): Array<[number, number]> {
+  const per = maxRows === undefined ? examples : Math.max(1, Math.floor(maxRows / rowsPerExample));
+  const out: Array<[number, number]> = [];
+  for (let s = 0; s < examples; s += per) out.push([s, Math.min(examples, s + per)]);
+  return out;
+}
+
+/** Checks a batch-size option that may split examples across calls: a positive integer ≥ `minimum`. */
+export function checkRowLimit(argument: string, value: unknown, minimum = 1): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
+    throw new ArgumentError(argument, `an integer ≥ ${minimum}`, String(value));
+  }
+  return value;
+}

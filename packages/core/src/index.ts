@@ -10,6 +10,7 @@ export * from './attribution.js';
 export * from './baselines.js';
 export * from './batching.js';
 export * from './delta.js';
+export * from './distribution.js';
 export * from './gradient-call.js';
 export * from './inputs.js';
 export * from './integrate.js';

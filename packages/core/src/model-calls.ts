@@ -141,6 +141,7 @@ export async function targetGradients<T>(
     readonly outputWeights: T;
     readonly wrt: Parameters<Model<T>['gradient']>[0]['wrt'];
     readonly replace?: Parameters<Model<T>['gradient']>[0]['replace'];
+    readonly rule?: Parameters<Model<T>['gradient']>[0]['rule'];
   },
 ): Promise<readonly T[]> {
   const backend = model.backend;

@@ -73,6 +73,18 @@ export class TargetSelection {
     readonly positions: readonly Int32Array[],
   ) {}
 
+  /** The selection for examples `[start, end)` only. */
+  subset(start: number, end: number): TargetSelection {
+    if (start === 0 && end === this.positions.length) return this;
+    return new TargetSelection([end - start, ...this.outputShape.slice(1)], this.positions.slice(start, end));
+  }
+
+  /** The selection for a batch where every example is repeated `times` times in a row (example-major). */
+  repeatInterleave(times: number): TargetSelection {
+    const positions = this.positions.flatMap((p) => new Array<Int32Array>(times).fill(p));
+    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions);
+  }
+
   /** Output values per example. */
   get rowSize(): number {
     return sizeOf(this.outputShape.slice(1));

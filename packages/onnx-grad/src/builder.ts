@@ -1,7 +1,7 @@
 import { ArgumentError, BackendError } from '@attribution/tensor';
 import { Emitter } from './emitter.js';
 import { UnsupportedOperatorError } from './errors.js';
-import { getGradient, type GradContext, type GradientRule } from './gradients/index.js';
+import { getGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
 import { Graph, type Dim } from './graph.js';
 import { attrFloat, attrInt, attrInts, attrString, encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
 import { inferShapes } from './shapes.js';
@@ -16,6 +16,12 @@ export interface TransformOptions {
   readonly replace?: readonly string[];
   /** Tensors to return as extra outputs. */
   readonly capture?: readonly string[];
+  /**
+   * How nonlinearities are differentiated (default `'gradient'`). `'deeplift'` expects a batch of inputs
+   * followed by their references and uses DeepLift's Rescale rule; `'guided-backprop'` and
+   * `'deconvolution'` change the ReLU backward pass.
+   */
+  readonly rules?: RuleSet;
 }
 
 /** A model input of a transformed model. */
@@ -94,7 +100,7 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     if (!isFloatType(outMeta.elemType)) throw new ArgumentError('output', 'a floating-point output', `'${output}' of type ${emitter.describeType(output)}`);
     g.input.push(makeValueInfo(weights, outMeta.elemType, outMeta.shape));
     graph.meta.set(weights, { elemType: outMeta.elemType, shape: outMeta.shape });
-    const raw = backward(graph, emitter, output, weights, options.wrt);
+    const raw = backward(graph, emitter, output, weights, options.wrt, options.rules ?? 'gradient');
     gradients = raw.map((r, i) => {
       const name = `__attribution/grad/${i}`;
       emitter.nodes.push(makeNode('Identity', [r], [name]));
@@ -123,7 +129,7 @@ function metaOf(graph: Graph, name: string): { elemType: number; shape?: Dim[] }
 }
 
 /** Reverse-mode accumulation from `output` (seeded with `weights`) back to each `wrt` tensor. */
-function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt: readonly string[]): string[] {
+function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt: readonly string[], rules: RuleSet): string[] {
   const nodes = graph.graph.node;
   const opset = graph.opset;
   // Forward: tensors that depend differentiably on a wrt tensor.
@@ -131,7 +137,7 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
   const unsupported = new Map<string, NodeProto>();
   const ruleOf = new Map<NodeProto, GradientRule | undefined>();
   for (const node of nodes) {
-    const rule = !node.domain || node.domain === 'ai.onnx' ? getGradient(node.opType) : undefined;
+    const rule = !node.domain || node.domain === 'ai.onnx' ? getGradient(node.opType, rules) : undefined;
     ruleOf.set(node, rule);
     const touches = node.input.some((i) => reached.has(i));
     if (!touches) continue;

@@ -65,6 +65,24 @@ export class Emitter {
     return this.mul(g, this.op('Cast', [mask], { to: this.floatType(like) }));
   }
 
+  /**
+   * For a batch made of two halves, inputs then references (DeepLift): `[h₁ − h₂; h₁ − h₂]`, the difference
+   * of every row from its partner row, repeated for both halves as Captum does.
+   */
+  halfDelta(t: string): string {
+    const half = this.op('Div', [this.dim(t, 0), this.ints([2])]);
+    const first = this.slice(t, this.ints([0]), half, [0]);
+    const second = this.slice(t, half, this.dim(t, 0), [0]);
+    const delta = this.sub(first, second);
+    return this.op('Concat', [delta, delta], { axis: 0 });
+  }
+
+  /** The two halves of a batch along dimension 0. */
+  halves(t: string): [string, string] {
+    const half = this.op('Div', [this.dim(t, 0), this.ints([2])]);
+    return [this.slice(t, this.ints([0]), half, [0]), this.slice(t, half, this.dim(t, 0), [0])];
+  }
+
   /** A 1-D int64 constant. */
   ints(values: readonly number[]): string {
     return this.constant(values, DataType.INT64, [values.length]);

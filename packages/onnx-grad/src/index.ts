@@ -7,7 +7,7 @@
  */
 export { transformModel, WEIGHTS_INPUT, type ModelInput, type TransformOptions, type TransformedModel } from './builder.js';
 export { InvalidModelError, UnsupportedOperatorError } from './errors.js';
-export { getGradient, gradientOps, registerGradient, type GradContext, type GradientRule } from './gradients/index.js';
+export { getGradient, gradientOps, registerGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
 export { Emitter } from './emitter.js';
 export { Graph, type Dim, type ValueMeta } from './graph.js';
 export { inspectModel, type ModelSummary } from './inspect.js';

@@ -6,6 +6,7 @@ import {
   ShapeError,
   describeValue,
   formatShape,
+  type BackwardRule,
   type ForwardRequest,
   type ForwardResult,
   type GradientRequest,
@@ -117,13 +118,13 @@ export class OnnxModel implements Model<OnnxTensor> {
     return this.graph.graph.node.flatMap((n) => n.output).filter((o) => o && this.graph.isFloat(o));
   }
 
-  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[]): Promise<Compiled> {
+  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[], rules: BackwardRule = 'gradient'): Promise<Compiled> {
     if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
-    const key = JSON.stringify([wrt, replace, capture]);
+    const key = JSON.stringify([wrt, replace, capture, rules]);
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
-        const transformed = transformModel(this.bytes, { output: this.output, wrt, replace, capture });
+        const transformed = transformModel(this.bytes, { output: this.output, wrt, replace, capture, rules });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
           return { session: await this.ort.InferenceSession.create(transformed.bytes, options), transformed };
@@ -227,6 +228,9 @@ export class OnnxModel implements Model<OnnxTensor> {
       return this.tensorName(s);
     });
     if (this.options.gradient === 'finite-difference') {
+      if ((request.rule ?? 'gradient') !== 'gradient') {
+        throw new BackendError(`The ${request.rule} backward rule needs the gradient graph; it is not available with finite-difference gradients.`);
+      }
       if (!this.warnedFiniteDifference) {
         this.warnedFiniteDifference = true;
         console.warn('@attribution/onnx: finite-difference gradients cost two forward passes per input element; expect them to be slow.');
@@ -235,7 +239,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     }
     const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
     const capture = (request.capture ?? []).map((r) => this.tensorName(r));
-    const compiled = await this.compiled(wrt, replace, capture);
+    const compiled = await this.compiled(wrt, replace, capture, request.rule);
     const out = await this.run(this.feeds(request, compiled, request.outputWeights), compiled);
     const t = compiled.transformed;
     return {

@@ -3,12 +3,16 @@
  * Primary attribution methods: they attribute a model output to its input features. Every method takes a
  * model from a backend adapter (`@attribution/tfjs`, `@attribution/onnx`) and backend tensors.
  */
+export { DeepLift, type DeepLiftOptions } from './deep-lift.js';
+export { DeepLiftShap, type DeepLiftShapOptions } from './deep-lift-shap.js';
+export { Deconvolution, type DeconvolutionOptions } from './deconvolution.js';
+export { GuidedBackprop, type GuidedBackpropOptions } from './guided-backprop.js';
 export { InputXGradient, type InputXGradientOptions } from './input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 export { Saliency, type SaliencyOptions } from './saliency.js';
 export { primaryMethods, type MethodEntry } from './registry.js';
-export type { AttributionResult, GradientOptions, PathOptions } from './types.js';
-export type { ApproximationMethod, Baseline, Baselines, Target } from '@attribution/core';
+export type { AttributionResult, GradientOptions, OnePassOptions, PathOptions } from './types.js';
+export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, Target } from '@attribution/core';
 export {
   AbortError,
   ArgumentError,

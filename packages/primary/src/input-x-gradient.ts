@@ -3,17 +3,18 @@ import {
   RUN_OPTION_NAMES,
   attributionSums,
   checkOptionNames,
+  checkRowLimit,
   inputGradients,
   prepareTargetCall,
   restoreStructure,
   withScope,
 } from '@attribution/core';
-import type { AttributionResult, GradientOptions } from './types.js';
+import type { AttributionResult, OnePassOptions } from './types.js';
 
 /** Options of {@link InputXGradient.attribute}. */
-export type InputXGradientOptions<T> = GradientOptions<T>;
+export type InputXGradientOptions<T> = OnePassOptions<T>;
 
-const OPTION_NAMES = ['target', 'additionalForwardArgs', ...RUN_OPTION_NAMES];
+const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', ...RUN_OPTION_NAMES];
 
 /** Input × Gradient (Shrikumar et al., 2016): `x ⊙ ∂F/∂x`. One gradient call. */
 export class InputXGradient<T> extends Attribution<T> {
@@ -28,7 +29,8 @@ export class InputXGradient<T> extends Attribution<T> {
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
-      const grads = await inputGradients(model, call, scope, options);
+      const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
+      const grads = await inputGradients(model, call, scope, { ...options, maxRows });
       const attributions = grads.map((g, i) => scope.track(b.mul(call.x.tensors[i] as T, g)));
       await attributionSums(b, attributions);
       return { attributions: restoreStructure(call.x, scope.release(attributions)) };

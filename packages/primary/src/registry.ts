@@ -1,4 +1,8 @@
 import type { Model } from '@attribution/tensor';
+import { Deconvolution } from './deconvolution.js';
+import { DeepLift } from './deep-lift.js';
+import { DeepLiftShap } from './deep-lift-shap.js';
+import { GuidedBackprop } from './guided-backprop.js';
 import { InputXGradient } from './input-x-gradient.js';
 import { IntegratedGradients } from './integrated-gradients.js';
 import { Saliency } from './saliency.js';
@@ -21,4 +25,8 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'integrated-gradients': entry('IntegratedGradients', true, (model) => new IntegratedGradients(model)),
   saliency: entry('Saliency', false, (model) => new Saliency(model)),
   'input-x-gradient': entry('InputXGradient', false, (model) => new InputXGradient(model)),
+  'deep-lift': entry('DeepLift', true, (model) => new DeepLift(model)),
+  'deep-lift-shap': entry('DeepLiftShap', true, (model) => new DeepLiftShap(model) as never),
+  'guided-backprop': entry('GuidedBackprop', false, (model) => new GuidedBackprop(model)),
+  deconvolution: entry('Deconvolution', false, (model) => new Deconvolution(model)),
 };

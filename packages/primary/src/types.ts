@@ -16,6 +16,12 @@ export interface GradientOptions<T> extends RunOptions {
   readonly additionalForwardArgs?: unknown;
 }
 
+/** Options of gradient methods that evaluate the model once per example. */
+export interface OnePassOptions<T> extends GradientOptions<T> {
+  /** The most rows one model call may see (examples are split across calls; default: all at once). */
+  readonly internalBatchSize?: number;
+}
+
 /** Options of the path methods (baselines, steps, rule, batching, delta). */
 export interface PathOptions<T> extends GradientOptions<T> {
   /** Reference inputs: a number, a tensor (per example or batch 1) or one per input. Default zeros. */

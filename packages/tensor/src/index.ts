@@ -10,6 +10,7 @@ export type { Shape } from './shape.js';
 export { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from './shape.js';
 export type { Backend, Operand } from './backend.js';
 export type {
+  BackwardRule,
   ForwardRequest,
   ForwardResult,
   GradientRequest,

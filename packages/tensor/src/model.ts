@@ -44,6 +44,13 @@ export interface ForwardResult<T> {
   readonly captured: readonly T[];
 }
 
+/**
+ * How a backend differentiates nonlinearities: ordinary gradients, or the modified backward rules of
+ * DeepLift (Rescale; the batch is inputs followed by their references, row i paired with row i + N),
+ * guided backpropagation or deconvolution (both change only ReLU).
+ */
+export type BackwardRule = 'gradient' | 'deeplift' | 'guided-backprop' | 'deconvolution';
+
 /** A forward pass followed by a vector-Jacobian product. */
 export interface GradientRequest<T> extends ForwardRequest<T> {
   /**
@@ -53,6 +60,8 @@ export interface GradientRequest<T> extends ForwardRequest<T> {
   readonly outputWeights: T;
   /** The tensors the gradient is taken with respect to. */
   readonly wrt: readonly GradientSource[];
+  /** The backward rule for nonlinearities (default `'gradient'`); backends without it throw a BackendError. */
+  readonly rule?: BackwardRule;
 }
 
 /** What a gradient call returns; every tensor is owned by the caller. */

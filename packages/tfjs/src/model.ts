@@ -16,6 +16,7 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
+import { withBackwardRule } from './rules.js';
 
 /**
  * Marks a named layer inside a plain-function model: `tap('hidden', t)` returns `t` (or the value a layer
@@ -292,7 +293,7 @@ export class TfjsModel implements Model<tf.Tensor> {
         return out;
       };
       // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
-      const { value, grads } = tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights));
+      const { value, grads } = withBackwardRule(request.rule, () => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights)));
       return { output: value, captured, gradients: grads };
     } catch (e) {
       releaseAbandonedTape();

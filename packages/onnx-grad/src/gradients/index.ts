@@ -5,7 +5,9 @@ import { castGrad } from './Cast_grad.js';
 import { clipGrad } from './Clip_grad.js';
 import { concatGrad } from './Concat_grad.js';
 import { convGrad } from './Conv_grad.js';
+import { deconvolutionRelu, guidedRelu, rescaled, rescaledMaxPool, rescaledSoftmax } from './deeplift.js';
 import { divGrad } from './Div_grad.js';
+import { eluGrad } from './Elu_grad.js';
 import { erfGrad } from './Erf_grad.js';
 import { expGrad } from './Exp_grad.js';
 import { expandGrad } from './Expand_grad.js';
@@ -28,6 +30,7 @@ import { reshapeGrad } from './Reshape_grad.js';
 import { sigmoidGrad } from './Sigmoid_grad.js';
 import { sliceGrad } from './Slice_grad.js';
 import { softmaxGrad } from './Softmax_grad.js';
+import { softplusGrad } from './Softplus_grad.js';
 import { splitGrad } from './Split_grad.js';
 import { sqrtGrad } from './Sqrt_grad.js';
 import { subGrad } from './Sub_grad.js';
@@ -49,6 +52,7 @@ const registry = new Map<string, GradientRule>(
     Concat: concatGrad,
     Conv: convGrad,
     Div: divGrad,
+    Elu: eluGrad,
     Dropout: identityGrad,
     Erf: erfGrad,
     Exp: expGrad,
@@ -73,6 +77,7 @@ const registry = new Map<string, GradientRule>(
     Sigmoid: sigmoidGrad,
     Slice: sliceGrad,
     Softmax: softmaxGrad,
+    Softplus: softplusGrad,
     Split: splitGrad,
     Sqrt: sqrtGrad,
     Squeeze: reshapeGrad,
@@ -89,14 +94,31 @@ const registry = new Map<string, GradientRule>(
   }),
 );
 
+/** How nonlinearities are differentiated: ordinary gradients, or a modified backward rule. */
+export type RuleSet = 'gradient' | 'deeplift' | 'guided-backprop' | 'deconvolution';
+
+const base = (op: string): GradientRule => registry.get(op) as GradientRule;
+
+/** Rules that replace the ordinary ones in a rule set (Captum's supported nonlinearities). */
+const ruleSets: Record<Exclude<RuleSet, 'gradient'>, Map<string, GradientRule>> = {
+  deeplift: new Map([
+    ...['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Elu', 'Softplus'].map((op) => [op, rescaled(base(op))] as const),
+    ['Softmax', rescaledSoftmax(base('Softmax'))],
+    ['MaxPool', rescaledMaxPool(base('MaxPool'))],
+  ]),
+  'guided-backprop': new Map([['Relu', guidedRelu(base('Relu'))]]),
+  deconvolution: new Map([['Relu', deconvolutionRelu]]),
+};
+
 /** Registers (or replaces) the backward rule of an ONNX operator of the default domain. */
-export function registerGradient(opType: string, rule: GradientRule): void {
-  registry.set(opType, rule);
+export function registerGradient(opType: string, rule: GradientRule, ruleSet: RuleSet = 'gradient'): void {
+  if (ruleSet === 'gradient') registry.set(opType, rule);
+  else ruleSets[ruleSet].set(opType, rule);
 }
 
-/** The backward rule of an operator, if any. */
-export function getGradient(opType: string): GradientRule | undefined {
-  return registry.get(opType);
+/** The backward rule of an operator in a rule set (falling back to the ordinary rule), if any. */
+export function getGradient(opType: string, ruleSet: RuleSet = 'gradient'): GradientRule | undefined {
+  return (ruleSet === 'gradient' ? undefined : ruleSets[ruleSet].get(opType)) ?? registry.get(opType);
 }
 
 /** Operators that have backward rules. */

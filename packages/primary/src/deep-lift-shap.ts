@@ -1,0 +1,81 @@
+import {
+  Attribution,
+  RUN_OPTION_NAMES,
+  attributionSums,
+  checkBoolean,
+  checkOptionNames,
+  checkRowLimit,
+  convergenceDelta,
+  deepLiftPass,
+  prepareDistribution,
+  prepareTargetCall,
+  repeatInterleaveArgs,
+  repeatRows,
+  restoreStructure,
+  withScope,
+  type BaselineDistribution,
+} from '@attribution/core';
+import type { Model } from '@attribution/tensor';
+import type { AttributionResult, GradientOptions } from './types.js';
+
+/** Options of {@link DeepLiftShap.attribute}. */
+export interface DeepLiftShapOptions<T> extends GradientOptions<T> {
+  /** The reference distribution: per input a tensor of B > 1 rows, or a function of the inputs returning them. */
+  readonly baselines: BaselineDistribution<T>;
+  /** The most rows one model call may see: each (example, reference) pair takes two. */
+  readonly internalBatchSize?: number;
+  /** Also return the delta of every (example, reference) pair (example-major, N·B values). */
+  readonly returnConvergenceDelta?: boolean;
+}
+
+const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'internalBatchSize', 'returnConvergenceDelta', ...RUN_OPTION_NAMES];
+
+/**
+ * DeepLift SHAP: DeepLift of every example against every reference of a distribution, averaged over the
+ * references: `(1/B) Σ_j DeepLift(x; x′_j)`. Pairs are example-major (row i·B + j = example i with reference j).
+ */
+export class DeepLiftShap<T> extends Attribution<T> {
+  private readonly multiplyByInputs: boolean;
+
+  constructor(model: Model<T>, options: { readonly multiplyByInputs?: boolean } = {}) {
+    super(model);
+    checkOptionNames(options, ['multiplyByInputs'], 'DeepLiftShap');
+    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
+  }
+
+  get multipliesByInputs(): boolean {
+    return this.multiplyByInputs;
+  }
+
+  attribute(inputs: T, options: DeepLiftShapOptions<T>): Promise<AttributionResult<T, T>>;
+  attribute(inputs: readonly T[], options: DeepLiftShapOptions<T>): Promise<AttributionResult<T[], T>>;
+  async attribute(inputs: T | readonly T[], options: DeepLiftShapOptions<T>): Promise<AttributionResult<T | T[], T>> {
+    checkOptionNames(options, OPTION_NAMES, 'DeepLiftShap.attribute');
+    const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);
+    const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize, 2);
+    const { model, backend: b } = this;
+    return withScope(b, async (scope) => {
+      const call = await prepareTargetCall(model, inputs, options, scope);
+      const dist = await prepareDistribution(b, options.baselines, call.x, 2);
+      const n = call.x.batchSize;
+      const refs = dist.rows;
+      const pairs = call.x.tensors.map((x) => scope.track(repeatRows(b, x, refs)));
+      const references = dist.tensors.map((d) => scope.track(b.tile(d, b.shape(d).map((_, k) => (k === 0 ? n : 1)))));
+      const expanded = {
+        x: { tensors: pairs, single: call.x.single, batchSize: n * refs, shapes: pairs.map((p) => b.shape(p)) },
+        args: repeatInterleaveArgs(b, call.args, refs, scope),
+        selection: call.selection.repeatInterleave(refs),
+      };
+      const pass = await deepLiftPass(model, expanded, references, scope, { ...options, maxRows });
+      const perPair = this.multiplyByInputs
+        ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(pairs[i] as T, references[i] as T), m))))
+        : pass.multipliers;
+      const totals = await attributionSums(b, perPair);
+      const attributions = perPair.map((a) =>
+        scope.track(b.tidy(() => b.mean(b.reshape(a, [n, refs, ...b.shape(a).slice(1)]), 1))),
+      );
+      const delta = returnDelta ? convergenceDelta(b, totals, pass.fBaselines, pass.fInputs) : undefined;
+      return { attributions: restoreStructure(call.x, scope.release(attributions)), delta };
+    });
+  }
+}
