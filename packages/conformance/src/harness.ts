@@ -34,7 +34,12 @@ function targetOf(c: ConformanceCase): number | readonly number[] | undefined {
 function primaryRunner(name: string): Runner {
   return async (c, ctx) => {
     const method = primaryMethods[name] as MethodEntry;
-    const options = { target: targetOf(c), ...(method.baselines ? { baselines: baselinesOf(c, ctx) } : {}), ...(c.options as object) };
+    const options = {
+      target: targetOf(c),
+      ...(method.baselines ? { baselines: baselinesOf(c, ctx) } : {}),
+      ...(method.featureMask && c.featureMask ? { featureMask: c.featureMask.map((m) => ctx.tensor(m)) } : {}),
+      ...(c.options as object),
+    };
     const result = await method.create(ctx.model).attribute([...ctx.inputs], options);
     return { attributions: asList(result.attributions), delta: result.delta };
   };

@@ -82,3 +82,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   const detail = reason instanceof Error && reason.name !== 'AbortError' ? `: ${reason.message}` : '';
   throw new AbortError(`The attribution was aborted${detail}.`, { cause: reason });
 }
+
+/** Validates a `seed` option (a non-negative integer, or undefined for a random seed). */
+export function checkSeed(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ArgumentError('seed', 'a non-negative integer', String(value));
+  return value;
+}

@@ -7,11 +7,19 @@ export { DeepLift, type DeepLiftOptions } from './deep-lift.js';
 export { DeepLiftShap, type DeepLiftShapOptions } from './deep-lift-shap.js';
 export { Deconvolution, type DeconvolutionOptions } from './deconvolution.js';
 export { GuidedBackprop, type GuidedBackpropOptions } from './guided-backprop.js';
+export { FeatureAblation, type FeatureAblationOptions } from './feature-ablation.js';
+export { FeaturePermutation, type FeaturePermutationOptions } from './feature-permutation.js';
+export { KernelShap, type KernelShapOptions } from './kernel-shap.js';
+export { Lime, type LimeOptions } from './lime.js';
+export { Occlusion, type OcclusionOptions } from './occlusion.js';
+export { ShapleyValueSampling, type ShapleyValueSamplingOptions } from './shapley-value-sampling.js';
+export { ShapleyValues, type ShapleyValuesOptions } from './shapley-values.js';
+export type { SurrogateOptions } from './surrogate.js';
 export { InputXGradient, type InputXGradientOptions } from './input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 export { Saliency, type SaliencyOptions } from './saliency.js';
 export { primaryMethods, type MethodEntry } from './registry.js';
-export type { AttributionResult, GradientOptions, OnePassOptions, PathOptions } from './types.js';
+export type { AttributionResult, GradientOptions, OnePassOptions, PathOptions, PerturbationOptions, SamplingOptions } from './types.js';
 export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, Target } from '@attribution/core';
 export {
   AbortError,

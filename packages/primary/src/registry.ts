@@ -2,7 +2,14 @@ import type { Model } from '@attribution/tensor';
 import { Deconvolution } from './deconvolution.js';
 import { DeepLift } from './deep-lift.js';
 import { DeepLiftShap } from './deep-lift-shap.js';
+import { FeatureAblation } from './feature-ablation.js';
+import { FeaturePermutation } from './feature-permutation.js';
 import { GuidedBackprop } from './guided-backprop.js';
+import { KernelShap } from './kernel-shap.js';
+import { Lime } from './lime.js';
+import { Occlusion } from './occlusion.js';
+import { ShapleyValueSampling } from './shapley-value-sampling.js';
+import { ShapleyValues } from './shapley-values.js';
 import { InputXGradient } from './input-x-gradient.js';
 import { IntegratedGradients } from './integrated-gradients.js';
 import { Saliency } from './saliency.js';
@@ -14,11 +21,18 @@ export interface MethodEntry {
   readonly className: string;
   /** Whether the method takes `baselines`. */
   readonly baselines: boolean;
+  /** Whether the method takes `featureMask`. */
+  readonly featureMask: boolean;
   /** Creates the method for a model. */
   create<T>(model: Model<T>): { attribute(inputs: T[], options: object): Promise<AttributionResult<T[], T>> };
 }
 
-const entry = (className: string, baselines: boolean, create: MethodEntry['create']): MethodEntry => ({ className, baselines, create });
+const entry = (className: string, baselines: boolean, create: MethodEntry['create'], featureMask = false): MethodEntry => ({
+  className,
+  baselines,
+  featureMask,
+  create,
+});
 
 /** The primary methods by their kebab-case names (the names of Captum's conformance cases and of the CLI). */
 export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
@@ -29,4 +43,11 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'deep-lift-shap': entry('DeepLiftShap', true, (model) => new DeepLiftShap(model) as never),
   'guided-backprop': entry('GuidedBackprop', false, (model) => new GuidedBackprop(model)),
   deconvolution: entry('Deconvolution', false, (model) => new Deconvolution(model)),
+  'feature-ablation': entry('FeatureAblation', true, (model) => new FeatureAblation(model), true),
+  occlusion: entry('Occlusion', true, (model) => new Occlusion(model) as never),
+  'shapley-values': entry('ShapleyValues', true, (model) => new ShapleyValues(model), true),
+  'shapley-value-sampling': entry('ShapleyValueSampling', true, (model) => new ShapleyValueSampling(model), true),
+  'kernel-shap': entry('KernelShap', true, (model) => new KernelShap(model), true),
+  lime: entry('Lime', true, (model) => new Lime(model), true),
+  'feature-permutation': entry('FeaturePermutation', false, (model) => new FeaturePermutation(model), true),
 };

@@ -35,3 +35,19 @@ export interface PathOptions<T> extends GradientOptions<T> {
   /** Also return the convergence delta. */
   readonly returnConvergenceDelta?: boolean;
 }
+
+/** Options shared by the perturbation methods. */
+export interface PerturbationOptions<T> extends GradientOptions<T> {
+  /** What removed features are replaced with: a number, a tensor broadcastable to the input, or one per input (default 0). */
+  readonly baselines?: number | T | readonly (number | T)[];
+  /** Groups of input positions perturbed together: integer masks, one per input; equal ids form one feature (across inputs too). */
+  readonly featureMask?: T | readonly T[];
+  /** Perturbed copies of the batch per model call (default 1): every call sees at most this many × N rows. */
+  readonly perturbationsPerEval?: number;
+}
+
+/** Options of the sampling methods. */
+export interface SamplingOptions {
+  /** Seed of the random draws: the same seed gives the same result (default: a random seed). */
+  readonly seed?: number;
+}

@@ -1,0 +1,261 @@
+import {
+  ArgumentError,
+  ModelError,
+  isFloatDType,
+  sizeOf,
+  toNumbers,
+  type Backend,
+  type DType,
+  type Model,
+  type Shape,
+} from '@attribution/tensor';
+import { normalizeArgs, repeatArgs } from './args.js';
+import { broadcastData, hostNumbers } from './host.js';
+import { checkTensor, prepareInputs, type PreparedInputs } from './inputs.js';
+import { checkFiniteOutput, checkOutput, probeModel } from './model-calls.js';
+import { throwIfAborted, type RunOptions } from './options.js';
+import type { Scope } from './scope.js';
+import { normalizeTarget, type TargetSelection } from './target.js';
+
+/** Which positions of each input a feature covers: per input, one offset list shared by all examples or one per example. */
+export type FeaturePositions = readonly (Int32Array | readonly Int32Array[] | undefined)[];
+
+/** A set of interpretable features over the inputs (feature masks, occlusion windows, …). */
+export interface FeatureSet {
+  /** Feature ids, in processing order. */
+  readonly ids: readonly number[];
+  /** Positions (flat offsets within one example of each input) of the feature at `index` in `ids`. */
+  positions(index: number): FeaturePositions;
+}
+
+/** What the perturbation methods share: host copies of inputs and baselines, the target, `F(x)`. */
+export interface PerturbationCall<T> {
+  readonly x: PreparedInputs<T>;
+  readonly args: readonly unknown[];
+  readonly selection: TargetSelection;
+  /** Selected output values per example (`N × K`, row-major). */
+  readonly f0: Float64Array;
+  /** Selected values per example. */
+  readonly k: number;
+  /** Input values per input, full shape, as float64. */
+  readonly inputData: readonly Float64Array[];
+  /** Baseline values per input broadcast to the full input shape, as float64. */
+  readonly baselineData: readonly Float64Array[];
+  /** Element type of each perturbed input. */
+  readonly dtypes: readonly DType[];
+}
+
+/** Per example size of each input. */
+export function exampleSizes<T>(x: PreparedInputs<T>): number[] {
+  return x.shapes.map((s) => sizeOf(s.slice(1)));
+}
+
+/**
+ * Prepares a perturbation method: validates inputs (any numeric dtype), reads them and the baselines to the
+ * host (a baseline may be a number, or any tensor broadcastable to its input), resolves the target and
+ * evaluates `F(x)`.
+ */
+export async function preparePerturbationCall<T>(
+  model: Model<T>,
+  inputs: unknown,
+  options: { readonly target?: unknown; readonly additionalForwardArgs?: unknown; readonly baselines?: unknown },
+  scope: Scope<T>,
+): Promise<PerturbationCall<T>> {
+  const b = model.backend;
+  const x = await prepareInputs(b, inputs, { needsGradient: false });
+  const args = normalizeArgs(options.additionalForwardArgs);
+  const spec = await normalizeTarget(b, options.target, x.batchSize);
+  const { selection } = await probeModel(model, x.tensors, args, spec, false, scope, false);
+  const k = selection.positions[0]?.length ?? 1;
+  if (selection.positions.some((p) => p.length !== k)) throw new ArgumentError('target', 'the same number of outputs for every example', 'per-example targets of different sizes');
+  const inputData = await Promise.all(x.tensors.map(async (t) => hostNumbers(await b.data(t))));
+  const baselineData = await hostBaselines(b, options.baselines, x);
+  const dtypes = x.tensors.map((t, i) => {
+    const dtype = b.dtype(t);
+    const fractional = !isFloatDType(dtype) && (baselineData[i] as Float64Array).some((v) => !Number.isInteger(v));
+    return fractional ? 'float32' : dtype;
+  });
+  const f0 = (await evaluate(model, x.tensors, args, selection, 1, scope)).values;
+  return { x, args, selection, f0, k, inputData, baselineData, dtypes };
+}
+
+async function hostBaselines<T>(b: Backend<T>, baselines: unknown, x: PreparedInputs<T>): Promise<Float64Array[]> {
+  const count = x.tensors.length;
+  let list: readonly unknown[];
+  if (baselines === undefined || baselines === null) list = new Array<unknown>(count).fill(0);
+  else if (Array.isArray(baselines)) {
+    if (baselines.length !== count) throw new ArgumentError('baselines', `one baseline per input (${count})`, `an array of ${baselines.length}`);
+    list = baselines;
+  } else if (typeof baselines === 'number' || x.single) list = new Array<unknown>(count).fill(baselines);
+  else throw new ArgumentError('baselines', `a number or an array of ${count} baselines`, 'a single tensor for several inputs');
+  return Promise.all(
+    list.map(async (v, i) => {
+      const name = x.single ? 'baselines' : `baselines[${i}]`;
+      const shape = x.shapes[i] as Shape;
+      if (typeof v === 'number' || typeof v === 'boolean') {
+        if (!Number.isFinite(Number(v))) throw new ArgumentError(name, 'a finite number or a tensor', String(v));
+        return new Float64Array(sizeOf(shape)).fill(Number(v));
+      }
+      if (v === undefined || v === null) return new Float64Array(sizeOf(shape));
+      const t = checkTensor(b, name, v);
+      return broadcastData(toNumbers(await b.data(t)), b.shape(t), shape, name);
+    }),
+  );
+}
+
+/** The selected output values of one evaluation: `rows × K`, row-major. */
+export interface Evaluation {
+  readonly values: Float64Array;
+}
+
+/** Runs the model on a batch made of `copies` whole copies of the examples and returns the selected values. */
+export async function evaluate<T>(
+  model: Model<T>,
+  inputs: readonly T[],
+  args: readonly unknown[],
+  selection: TargetSelection,
+  copies: number,
+  scope: Scope<T>,
+): Promise<Evaluation> {
+  const b = model.backend;
+  const rows = b.shape(inputs[0] as T)[0] as number;
+  const expanded = repeatArgs(b, args, copies, scope);
+  const { output, captured } = await model.forward({ inputs, args: expanded, ...{} });
+  scope.track([output, ...captured]);
+  const out = checkOutput(b, output, rows);
+  const data = toNumbers(await b.data(out));
+  checkFiniteOutput(data);
+  const k = selection.positions[0]?.length ?? 1;
+  const rowSize = selection.rowSize;
+  const n = selection.positions.length;
+  const values = new Float64Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    const pos = selection.positions[r % n] as Int32Array;
+    for (let j = 0; j < k; j++) values[r * k + j] = data[r * rowSize + (pos[j] as number)] as number;
+  }
+  scope.free([out, ...captured]);
+  scope.free(expanded.filter((a): a is T => b.isTensor(a) && !args.includes(a)));
+  return { values };
+}
+
+/** How one copy of the batch is perturbed: start from a source, then overwrite some features from another. */
+export interface Copy {
+  /** Where values come from before the switches: the inputs or the baselines. */
+  readonly base: 'input' | 'baseline';
+  /**
+   * Features (indices into the feature set) whose positions take values from `from`: the same for every
+   * example, or one list per example.
+   */
+  readonly switched: readonly number[] | readonly (readonly number[])[];
+  /** The source of switched positions (default: the other of `base`), or per-example row remapping of the inputs. */
+  readonly from?: 'input' | 'baseline' | { readonly rows: Int32Array };
+}
+
+/**
+ * Builds the backend tensors of a batch made of `copies` perturbed copies of the examples, step-major
+ * (copy c occupies rows c·N … c·N+N−1). Owned by `scope`.
+ */
+export function composeBatch<T>(backend: Backend<T>, call: PerturbationCall<T>, features: FeatureSet, copies: readonly Copy[], scope: Scope<T>): T[] {
+  const n = call.x.batchSize;
+  const sizes = exampleSizes(call.x);
+  return call.x.tensors.map((_, t) => {
+    const per = sizes[t] as number;
+    const block = n * per;
+    const input = call.inputData[t] as Float64Array;
+    const baseline = call.baselineData[t] as Float64Array;
+    const out = new Float64Array(copies.length * block);
+    copies.forEach((copy: Copy, c) => {
+      const offset = c * block;
+      out.set(copy.base === 'input' ? input : baseline, offset);
+      const from = copy.from ?? (copy.base === 'input' ? 'baseline' : 'input');
+      const perExample = Array.isArray(copy.switched[0]);
+      const sets = perExample ? (copy.switched as readonly (readonly number[])[]).map((l) => new Set(l)) : undefined;
+      const all = sets ? [...new Set(sets.flatMap((set) => [...set]))] : (copy.switched as readonly number[]);
+      for (const f of all) {
+        const where = features.positions(f)[t];
+        if (!where) continue;
+        for (let i = 0; i < n; i++) {
+          if (sets && !(sets[i] as Set<number>).has(f)) continue;
+          const list = where instanceof Int32Array ? where : (where[i] as Int32Array);
+          const target = offset + i * per;
+          if (typeof from === 'string') {
+            const src = (from === 'input' ? input : baseline);
+            for (const p of list) out[target + p] = src[i * per + p] as number;
+          } else {
+            const srcRow = from.rows[i] as number;
+            for (const p of list) out[target + p] = input[srcRow * per + p] as number;
+          }
+        }
+      }
+    });
+    const shape = call.x.shapes[t] as Shape;
+    return scope.track(backend.tensor(out, [copies.length * n, ...shape.slice(1)], call.dtypes[t]));
+  });
+}
+
+/** Runs perturbed copies in groups of at most `perEval` copies and hands each group's values to `consume`. */
+export async function runCopies<T>(
+  model: Model<T>,
+  call: PerturbationCall<T>,
+  features: FeatureSet,
+  copies: readonly Copy[],
+  perEval: number,
+  scope: Scope<T>,
+  run: RunOptions & { readonly progress?: { done: number; total: number } },
+  consume: (first: number, values: Float64Array) => void,
+): Promise<void> {
+  const b = model.backend;
+  for (let start = 0; start < copies.length; start += perEval) {
+    throwIfAborted(run.signal);
+    const group = copies.slice(start, start + perEval);
+    const batch = composeBatch(b, call, features, group, scope);
+    const { values } = await evaluate(model, batch, call.args, call.selection, group.length, scope);
+    scope.free(batch);
+    consume(start, values);
+    if (run.progress) {
+      run.progress.done++;
+      run.onProgress?.({ done: run.progress.done, total: run.progress.total });
+    }
+  }
+}
+
+/** Checks `perturbationsPerEval`. */
+export function checkPerturbationsPerEval(value: unknown): number {
+  if (value === undefined) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ArgumentError('perturbationsPerEval', 'an integer ≥ 1', String(value));
+  }
+  return value;
+}
+
+/** Puts host attributions (float64, per input) back into backend tensors of the given shapes. Owned by `scope`. */
+export function attributionTensors<T>(backend: Backend<T>, data: readonly Float64Array[], shapes: readonly Shape[], scope: Scope<T>): T[] {
+  return data.map((d, i) => {
+    for (const v of d) if (!Number.isFinite(v)) throw new ModelError(`Attributions for input ${i} contain ${v}.`);
+    return scope.track(backend.tensor(d, shapes[i] as Shape, 'float32'));
+  });
+}
+
+/** Adds `d(i, j)` to every position of a feature for example `i` and selected output `j` (rows `i·K + j`). */
+export function creditFeature(
+  attr: readonly Float64Array[],
+  sizes: readonly number[],
+  where: FeaturePositions,
+  n: number,
+  k: number,
+  d: (i: number, j: number) => number,
+): void {
+  where.forEach((w, t) => {
+    if (!w) return;
+    const per = sizes[t] as number;
+    const row = attr[t] as Float64Array;
+    for (let i = 0; i < n; i++) {
+      const list = w instanceof Int32Array ? w : (w[i] as Int32Array);
+      for (let j = 0; j < k; j++) {
+        const v = d(i, j);
+        const base = (i * k + j) * per;
+        for (const p of list) row[base + p] = (row[base + p] as number) + v;
+      }
+    }
+  });
+}
