@@ -77,3 +77,8 @@ export function repeatRows<T>(backend: Backend<T>, t: T, times: number): T {
   const indices = Array.from({ length: rows * times }, (_, k) => Math.floor(k / times));
   return backend.gather(t, indices, 0);
 }
+
+/** The rows `rows` (by index, repeats allowed) of every tensor argument with at least one dimension. */
+export function gatherArgs<T>(backend: Backend<T>, args: readonly unknown[], rows: readonly number[], scope: Scope<T>): unknown[] {
+  return args.map((arg) => (backend.isTensor(arg) && backend.shape(arg).length > 0 ? scope.track(backend.gather(arg, rows, 0)) : arg));
+}

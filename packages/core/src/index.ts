@@ -19,6 +19,7 @@ export * from './gradient-call.js';
 export * from './inputs.js';
 export * from './integrate.js';
 export * from './model-calls.js';
+export * from './noise.js';
 export * from './options.js';
 export * from './scope.js';
 export * from './target.js';

@@ -79,6 +79,12 @@ export class TargetSelection {
     return new TargetSelection([end - start, ...this.outputShape.slice(1)], this.positions.slice(start, end));
   }
 
+  /** The selection for a batch whose rows are the given examples (by index). */
+  pick(examples: readonly number[]): TargetSelection {
+    const positions = examples.map((i) => this.positions[i] as Int32Array);
+    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions);
+  }
+
   /** The selection for a batch where every example is repeated `times` times in a row (example-major). */
   repeatInterleave(times: number): TargetSelection {
     const positions = this.positions.flatMap((p) => new Array<Int32Array>(times).fill(p));
@@ -206,4 +212,15 @@ export class TargetSelection {
   ones<T>(backend: Backend<T>, copies: number, scope: Scope<T>): T {
     return this.weights(backend, new Array<number>(copies).fill(1), scope);
   }
+}
+
+/**
+ * Expands a target option for a batch in which every example is repeated `times` times in place
+ * (example-major): per-example lists (or tensors) are repeated element by element; shared targets pass.
+ */
+export async function repeatInterleaveTarget<T>(backend: Backend<T>, target: unknown, batchSize: number, times: number): Promise<unknown> {
+  const spec = await normalizeTarget(backend, target, batchSize);
+  if (spec.kind !== 'each') return spec.kind === 'none' ? undefined : spec.tuple ? { index: spec.index } : spec.index[0];
+  const expanded = spec.indices.flatMap((index) => new Array<readonly number[]>(times).fill(index));
+  return spec.tuple ? expanded : expanded.map((i) => i[0]);
 }

@@ -15,6 +15,8 @@ export { Occlusion, type OcclusionOptions } from './occlusion.js';
 export { ShapleyValueSampling, type ShapleyValueSamplingOptions } from './shapley-value-sampling.js';
 export { ShapleyValues, type ShapleyValuesOptions } from './shapley-values.js';
 export type { SurrogateOptions } from './surrogate.js';
+export { GradientShap, type GradientShapOptions } from './gradient-shap.js';
+export { NoiseTunnel, type AttributionMethod, type NoiseTunnelOptions } from './noise-tunnel.js';
 export { InputXGradient, type InputXGradientOptions } from './input-x-gradient.js';
 export { IntegratedGradients, type IntegratedGradientsOptions } from './integrated-gradients.js';
 export { Saliency, type SaliencyOptions } from './saliency.js';

@@ -4,6 +4,7 @@ import { DeepLift } from './deep-lift.js';
 import { DeepLiftShap } from './deep-lift-shap.js';
 import { FeatureAblation } from './feature-ablation.js';
 import { FeaturePermutation } from './feature-permutation.js';
+import { GradientShap } from './gradient-shap.js';
 import { GuidedBackprop } from './guided-backprop.js';
 import { KernelShap } from './kernel-shap.js';
 import { Lime } from './lime.js';
@@ -41,6 +42,7 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'input-x-gradient': entry('InputXGradient', false, (model) => new InputXGradient(model)),
   'deep-lift': entry('DeepLift', true, (model) => new DeepLift(model)),
   'deep-lift-shap': entry('DeepLiftShap', true, (model) => new DeepLiftShap(model) as never),
+  'gradient-shap': entry('GradientShap', true, (model) => new GradientShap(model) as never),
   'guided-backprop': entry('GuidedBackprop', false, (model) => new GuidedBackprop(model)),
   deconvolution: entry('Deconvolution', false, (model) => new Deconvolution(model)),
   'feature-ablation': entry('FeatureAblation', true, (model) => new FeatureAblation(model), true),
