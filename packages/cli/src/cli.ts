@@ -42,6 +42,7 @@ interface ExplainOptions {
   method: string;
   input: string[];
   baseline: string[];
+  featureMask: string[];
   target?: string;
   options?: string;
   output?: string;
@@ -57,6 +58,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
   }
   if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
   if (o.baseline.length > 0 && !method.baselines) throw new ArgumentError('--baseline', `no baseline: ${o.method} does not take baselines`, `${o.baseline.length}`);
+  if (o.featureMask.length > 0 && !method.featureMask) throw new ArgumentError('--feature-mask', `no feature mask: ${o.method} does not take one`, `${o.featureMask.length}`);
   const ort = await loadRuntime(o.runtime);
   const model: OnnxModel = await fromOnnx(ort, modelPath, o.output ? { output: o.output } : {});
   try {
@@ -64,11 +66,13 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
     const baselines = await Promise.all(
       o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`))),
     );
+    const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`)));
     const extra = parseOptions(o.options);
     let bar: SingleBar | undefined;
     const options = {
       ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
       ...(baselines.length ? { baselines: baselines.length === 1 && inputs.length === 1 ? baselines[0] : baselines } : {}),
+      ...(masks.length ? { featureMask: masks.length === 1 && inputs.length === 1 ? masks[0] : masks } : {}),
       ...extra,
       onProgress: io.progressStream
         ? ({ done, total }: { done: number; total: number }) => {
@@ -160,6 +164,7 @@ export function program(io: Io = processIo): Command {
     .requiredOption('--method <name>', `the method: ${Object.keys(primaryMethods).join(', ')}`)
     .option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs', collect, [])
     .option('--baseline <file|number>', 'a baseline per input (default zeros)', collect, [])
+    .option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json) for perturbation methods', collect, [])
     .option('--target <n|n,n,...>', 'the output index to explain, or one per example')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
     .option('--output <name>', 'the model output to explain (default: the first)')

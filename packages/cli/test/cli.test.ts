@@ -50,6 +50,36 @@ describe('attribution CLI', () => {
     expect(r.out).toMatch(/x \[2, 1, 8, 8\]: sum/);
   });
 
+  it('runs every primary method by name, with feature masks for the perturbation methods', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-cli-'));
+    const mask = path.join(dir, 'mask.json');
+    fs.writeFileSync(mask, JSON.stringify({ shape: [1, 1, 8, 8], dtype: 'int32', data: Array.from({ length: 64 }, (_, i) => Math.floor(i / 16)) }));
+    const refs = path.join(dir, 'refs.json');
+    fs.writeFileSync(refs, JSON.stringify({ shape: [2, 1, 8, 8], dtype: 'float32', data: Array.from({ length: 128 }, (_, i) => (i % 7) / 10) }));
+    const runs: [string, string[]][] = [
+      ['deep-lift', []],
+      ['deep-lift-shap', ['--baseline', refs]],
+      ['gradient-shap', ['--baseline', refs, '--options', '{"nSamples":4,"seed":1}']],
+      ['guided-backprop', []],
+      ['deconvolution', []],
+      ['noise-tunnel', ['--options', '{"baseMethod":"integrated-gradients","nSamples":2,"nSteps":5,"stdevs":0.1,"seed":1}']],
+      ['feature-ablation', ['--feature-mask', mask]],
+      ['occlusion', ['--options', '{"slidingWindowShapes":[1,4,4],"strides":[1,2,2]}']],
+      ['shapley-values', ['--feature-mask', mask]],
+      ['shapley-value-sampling', ['--feature-mask', mask, '--options', '{"nSamples":3,"seed":1}']],
+      ['kernel-shap', ['--feature-mask', mask, '--options', '{"nSamples":16,"seed":1}']],
+      ['lime', ['--feature-mask', mask, '--options', '{"nSamples":16,"seed":1}']],
+    ];
+    for (const [method, extra] of runs) {
+      const r = await run('explain', digits, '--method', method, '--input', example('digit-3.npy'), '--target', '3', ...extra);
+      expect(r.err, method).toBe('');
+      expect(r.code, method).toBe(0);
+      expect(r.out).toMatch(/x \[1, 1, 8, 8\]: sum/);
+    }
+    const fp = await run('explain', digits, '--method', 'feature-permutation', '--input', example('digits-3-7.npy'), '--target', '3,7', '--feature-mask', mask, '--options', '{"seed":2}');
+    expect(fp.code).toBe(0);
+  });
+
   it('inspect lists inputs, outputs and gradient coverage', async () => {
     const r = await run('inspect', path.join(fixtures, 'real/mobilenet_v2_64.onnx'));
     expect(r.code).toBe(0);

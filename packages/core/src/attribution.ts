@@ -31,6 +31,11 @@ export abstract class Attribution<T> {
   /** Whether attributions are multiplied by `(input − baseline)` ("global" attribution, as in Captum). */
   abstract get multipliesByInputs(): boolean;
 
+  /** Whether the method draws random numbers (and so takes a `seed` option). */
+  get stochastic(): boolean {
+    return false;
+  }
+
   /** Display name, e.g. "Integrated Gradients". */
   getName(): string {
     return this.constructor.name.replace(/(?<!^)([A-Z])/g, ' $1');

@@ -16,7 +16,7 @@ export class Deconvolution<T> extends Attribution<T> {
 
   attribute(inputs: T, options?: DeconvolutionOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options?: DeconvolutionOptions<T>): Promise<AttributionResult<T[], T>>;
-  attribute(inputs: T | readonly T[], options: DeconvolutionOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: DeconvolutionOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     return modifiedGradient(this, 'Deconvolution', 'deconvolution', inputs, options);
   }
 }

@@ -37,6 +37,10 @@ export class FeaturePermutation<T> extends Attribution<T> {
     return true;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   attribute(inputs: T, options?: FeaturePermutationOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options?: FeaturePermutationOptions<T>): Promise<AttributionResult<T[], T>>;
   async attribute(inputs: T | readonly T[], options: FeaturePermutationOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {

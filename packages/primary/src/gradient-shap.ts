@@ -67,6 +67,10 @@ export class GradientShap<T> extends Attribution<T> {
     return this.multiplyByInputs;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   attribute(inputs: T, options: GradientShapOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options: GradientShapOptions<T>): Promise<AttributionResult<T[], T>>;
   async attribute(inputs: T | readonly T[], options: GradientShapOptions<T>): Promise<AttributionResult<T | T[], T>> {
@@ -74,7 +78,7 @@ export class GradientShap<T> extends Attribution<T> {
     const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
     const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);
     const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
-    const rng = createRandom(checkSeed(options.seed));
+    const seedOption = checkSeed(options.seed);
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
@@ -82,7 +86,7 @@ export class GradientShap<T> extends Attribution<T> {
       const stdevs = checkStdevs(options.stdevs, call.x.tensors.length, 0);
       const n = call.x.batchSize;
       const rows = n * samples;
-      const seed = callSeed(checkSeed(options.seed));
+      const seed = callSeed(seedOption);
       // Per expanded row (example-major): a reference row and α, drawn up front; noise derived per row.
       const rng = createRandom(seed);
       const refIndex = Array.from({ length: rows }, () => rng.int(dist.rows));

@@ -16,7 +16,7 @@ export class GuidedBackprop<T> extends Attribution<T> {
 
   attribute(inputs: T, options?: GuidedBackpropOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options?: GuidedBackpropOptions<T>): Promise<AttributionResult<T[], T>>;
-  attribute(inputs: T | readonly T[], options: GuidedBackpropOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: GuidedBackpropOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     return modifiedGradient(this, 'GuidedBackprop', 'guided-backprop', inputs, options);
   }
 }

@@ -1,5 +1,4 @@
 import {
-  Attribution,
   RUN_OPTION_NAMES,
   attributionSums,
   checkOptionNames,
@@ -8,6 +7,7 @@ import {
   prepareTargetCall,
   restoreStructure,
   withScope,
+  type Attribution,
 } from '@attribution/core';
 import type { BackwardRule } from '@attribution/tensor';
 import type { AttributionResult, OnePassOptions } from './types.js';

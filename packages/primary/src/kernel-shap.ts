@@ -19,9 +19,13 @@ export class KernelShap<T> extends Attribution<T> {
     return false;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   attribute(inputs: T, options?: KernelShapOptions<T>): Promise<{ attributions: T; delta?: T }>;
   attribute(inputs: readonly T[], options?: KernelShapOptions<T>): Promise<{ attributions: T[]; delta?: T }>;
-  attribute(inputs: T | readonly T[], options: KernelShapOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: KernelShapOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, OPTION_NAMES, 'KernelShap.attribute');
     const nSamples = checkInteger('nSamples', options.nSamples ?? 25, 1);
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);

@@ -40,9 +40,13 @@ export class Lime<T> extends Attribution<T> {
     return false;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   attribute(inputs: T, options?: LimeOptions<T>): Promise<{ attributions: T; delta?: T }>;
   attribute(inputs: readonly T[], options?: LimeOptions<T>): Promise<{ attributions: T[]; delta?: T }>;
-  attribute(inputs: T | readonly T[], options: LimeOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: LimeOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, OPTION_NAMES, 'Lime.attribute');
     const nSamples = checkInteger('nSamples', options.nSamples ?? 25, 1);
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);

@@ -28,7 +28,7 @@ export interface AttributionMethod<T> extends Attribution<T> {
 }
 
 /** Options of {@link NoiseTunnel.attribute}: its own, plus those of the wrapped method (passed on). */
-export interface NoiseTunnelOptions<T> extends RunOptions, SamplingOptions {
+export interface NoiseTunnelOptions extends RunOptions, SamplingOptions {
   /** How the noisy attributions are combined (default `'smoothgrad'`: their mean). */
   readonly ntType?: 'smoothgrad' | 'smoothgrad_sq' | 'vargrad';
   /** Noisy copies per example (default 5). */
@@ -61,13 +61,17 @@ export class NoiseTunnel<T> extends Attribution<T> {
     return this.method.multipliesByInputs;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   override getName(): string {
     return `Noise Tunnel (${this.method.getName()})`;
   }
 
-  attribute(inputs: T, options?: NoiseTunnelOptions<T>): Promise<AttributionResult<T, T>>;
-  attribute(inputs: readonly T[], options?: NoiseTunnelOptions<T>): Promise<AttributionResult<T[], T>>;
-  async attribute(inputs: T | readonly T[], options: NoiseTunnelOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  attribute(inputs: T, options?: NoiseTunnelOptions): Promise<AttributionResult<T, T>>;
+  attribute(inputs: readonly T[], options?: NoiseTunnelOptions): Promise<AttributionResult<T[], T>>;
+  async attribute(inputs: T | readonly T[], options: NoiseTunnelOptions = {}): Promise<AttributionResult<T | T[], T>> {
     const ntType = options.ntType ?? 'smoothgrad';
     if (!NT_TYPES.includes(ntType)) throw new ArgumentError('ntType', `one of ${NT_TYPES.join(', ')}`, String(ntType));
     const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
@@ -94,7 +98,7 @@ export class NoiseTunnel<T> extends Attribution<T> {
         const rowIds = Array.from({ length: n * s }, (_, k) => Math.floor(k / s) * samples + round * perRound + (k % s));
         const noisy = x.tensors.map((t, i) => scope.track(addRowNoise(b, scope.track(repeatRows(b, t, s)), rowIds, seed, stdevs[i] as number, i)));
         const roundOptions = await this.expandOptions(b, wrapped, n, s, scope, distribution ? { tensors: distribution.tensors, rows: rowIds.map((r) => drawn[r] as number) } : undefined);
-        const result = await this.method.attribute(noisy, { ...roundOptions, ...(typeof options.seed === 'number' ? { seed: options.seed + round + 1 } : {}) });
+        const result = await this.method.attribute(noisy, { ...roundOptions, ...(this.method.stochastic ? { seed: seed + round + 1 } : {}) });
         const attributions = scope.track(Array.isArray(result.attributions) ? result.attributions : [result.attributions as unknown as T]);
         if (result.delta) deltas.push(scope.track(result.delta));
         const grouped = attributions.map((a) => scope.track(b.reshape(a, [n, s, ...b.shape(a).slice(1)])));

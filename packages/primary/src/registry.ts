@@ -1,4 +1,4 @@
-import type { Model } from '@attribution/tensor';
+import { ArgumentError, type Model } from '@attribution/tensor';
 import { Deconvolution } from './deconvolution.js';
 import { DeepLift } from './deep-lift.js';
 import { DeepLiftShap } from './deep-lift-shap.js';
@@ -8,6 +8,7 @@ import { GradientShap } from './gradient-shap.js';
 import { GuidedBackprop } from './guided-backprop.js';
 import { KernelShap } from './kernel-shap.js';
 import { Lime } from './lime.js';
+import { NoiseTunnel, type AttributionMethod } from './noise-tunnel.js';
 import { Occlusion } from './occlusion.js';
 import { ShapleyValueSampling } from './shapley-value-sampling.js';
 import { ShapleyValues } from './shapley-values.js';
@@ -51,5 +52,16 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'shapley-value-sampling': entry('ShapleyValueSampling', true, (model) => new ShapleyValueSampling(model), true),
   'kernel-shap': entry('KernelShap', true, (model) => new KernelShap(model), true),
   lime: entry('Lime', true, (model) => new Lime(model), true),
+  'noise-tunnel': entry('NoiseTunnel', true, (model) => ({
+    // The wrapped method is named by the `baseMethod` option (default saliency).
+    attribute(inputs, options: { baseMethod?: string } & Record<string, unknown>) {
+      const { baseMethod = 'saliency', ...rest } = options;
+      const base = primaryMethods[baseMethod];
+      if (!base || baseMethod === 'noise-tunnel') {
+        throw new ArgumentError('baseMethod', `one of ${Object.keys(primaryMethods).filter((m) => m !== 'noise-tunnel').join(', ')}`, String(baseMethod));
+      }
+      return new NoiseTunnel(base.create(model) as AttributionMethod<typeof inputs[number]>).attribute(inputs, rest);
+    },
+  }), true),
   'feature-permutation': entry('FeaturePermutation', false, (model) => new FeaturePermutation(model), true),
 };

@@ -18,9 +18,13 @@ export class ShapleyValueSampling<T> extends Attribution<T> {
     return true;
   }
 
+  override get stochastic(): boolean {
+    return true;
+  }
+
   attribute(inputs: T, options?: ShapleyValueSamplingOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options?: ShapleyValueSamplingOptions<T>): Promise<AttributionResult<T[], T>>;
-  attribute(inputs: T | readonly T[], options: ShapleyValueSamplingOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: ShapleyValueSamplingOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, [...SHAPLEY_OPTION_NAMES, 'nSamples', 'seed'], 'ShapleyValueSampling.attribute');
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
     const samples = checkInteger('nSamples', options.nSamples ?? 25, 1);

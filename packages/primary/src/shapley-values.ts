@@ -19,7 +19,7 @@ export class ShapleyValues<T> extends Attribution<T> {
 
   attribute(inputs: T, options?: ShapleyValuesOptions<T>): Promise<AttributionResult<T, T>>;
   attribute(inputs: readonly T[], options?: ShapleyValuesOptions<T>): Promise<AttributionResult<T[], T>>;
-  attribute(inputs: T | readonly T[], options: ShapleyValuesOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+  async attribute(inputs: T | readonly T[], options: ShapleyValuesOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, SHAPLEY_OPTION_NAMES, 'ShapleyValues.attribute');
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
     return shapleyFromPermutations(this.model, inputs, options, perEval, allPermutations, (m) => {

@@ -9,7 +9,7 @@ import {
   type Copy,
   type LinearFit,
 } from '@attribution/core';
-import { ArgumentError, type Model, type Random } from '@attribution/tensor';
+import { TargetError, type Model, type Random } from '@attribution/tensor';
 import type { AttributionResult, PerturbationOptions } from './types.js';
 
 /** How a surrogate method samples, weighs and fits (the parts LIME and Kernel SHAP differ in). */
@@ -49,7 +49,7 @@ export async function surrogateAttributions<T>(
   const b = model.backend;
   return withScope(b, async (scope) => {
     const call = await preparePerturbationCall(model, inputs, options, scope);
-    if (call.k !== 1) throw new ArgumentError('target', 'a target that selects one output per example (LIME and Kernel SHAP fit one scalar)', `${call.k} outputs per example`);
+    if (call.k !== 1) throw new TargetError('a target that selects one output per example (LIME and Kernel SHAP fit one scalar)', `${call.k} outputs per example`);
     const features = await maskFeatures(b, options.featureMask, call.x);
     const minId = Math.min(...features.ids);
     const m = features.maxId - minId + 1;
