@@ -1,4 +1,4 @@
-import { toNumbers, type BackwardRule, type Model } from '@attribution/tensor';
+import { toNumbers, type BackwardRule, type GradientSource, type LayerRef, type Model } from '@attribution/tensor';
 import { normalizeArgs, repeatArgs, sliceArgs, sliceRows } from './args.js';
 import { exampleRanges } from './batching.js';
 import { prepareInputs, type PreparedInputs } from './inputs.js';
@@ -56,6 +56,20 @@ export function joinRows<T>(model: Model<T>, parts: readonly (readonly T[])[], s
   });
 }
 
+/** What one gradient pass differentiates, with respect to what, and what it reads on the way. */
+export interface GradientSpec<T> {
+  /** Weights over the differentiated tensor (target on the output, or neuron on a layer), per example. */
+  readonly selection?: TargetSelection;
+  /** A function of the differentiated tensor giving one value per example (instead of `selection`). */
+  readonly select?: (value: T) => T;
+  /** The differentiated tensor: a layer (neuron methods) instead of the model output. */
+  readonly of?: LayerRef;
+  /** What gradients are taken with respect to (default: every input). */
+  readonly wrt?: readonly GradientSource[];
+  /** Layer tensors to read during the pass. */
+  readonly capture?: readonly LayerRef[];
+}
+
 /** Options for the one-pass gradient methods. */
 export interface InputGradientOptions extends RunOptions {
   /** The backward rule for nonlinearities. */
@@ -65,31 +79,60 @@ export interface InputGradientOptions extends RunOptions {
 }
 
 /**
+ * One gradient pass at the inputs themselves, in calls of at most `maxRows` examples: the gradients (or
+ * modified gradients of `rule`) of the weighted target or neuron, and the captured layer tensors. Owned by
+ * `scope`.
+ */
+export async function gradientPass<T>(
+  model: Model<T>,
+  call: { readonly x: PreparedInputs<T>; readonly args: readonly unknown[]; readonly selection: TargetSelection },
+  spec: GradientSpec<T>,
+  scope: Scope<T>,
+  run: InputGradientOptions = {},
+): Promise<{ gradients: T[]; captured: T[] }> {
+  const b = model.backend;
+  const ranges = exampleRanges(call.x.batchSize, 1, run.maxRows);
+  const wrt = spec.wrt ?? call.x.tensors.map((_, i) => ({ input: i }));
+  const capture = spec.capture ?? [];
+  const selection = spec.selection ?? call.selection;
+  const grads: T[][] = [];
+  const captured: T[][] = [];
+  for (const [start, end] of ranges) {
+    throwIfAborted(run.signal);
+    const result = await model.gradient({
+      inputs: rowsOf(model, call.x.tensors, start, end, scope),
+      args: sliceArgs(b, call.args, start, end, scope),
+      outputWeights: spec.select ? scope.track(b.fill([end - start], 1)) : selection.subset(start, end).ones(b, 1, scope),
+      wrt,
+      rule: run.rule,
+      of: spec.of,
+      select: spec.select,
+      capture,
+    });
+    b.dispose(result.output);
+    grads.push(scope.track([...result.gradients]));
+    captured.push(scope.track([...result.captured]));
+    run.onProgress?.({ done: grads.length, total: ranges.length });
+  }
+  return { gradients: joinRows(model, grads, scope), captured: capture.length ? joinRows(model, captured, scope) : [] };
+}
+
+/**
  * `∂F/∂x` (or the modified gradient of `rule`) for every input at the inputs themselves, in calls of at most
  * `maxRows` examples. Owned by `scope`.
  */
 export async function inputGradients<T>(model: Model<T>, call: TargetCall<T>, scope: Scope<T>, run: InputGradientOptions = {}): Promise<T[]> {
-  const ranges = exampleRanges(call.x.batchSize, 1, run.maxRows);
-  const parts: T[][] = [];
-  for (const [start, end] of ranges) {
-    throwIfAborted(run.signal);
-    const grads = await targetGradients(model, {
-      inputs: rowsOf(model, call.x.tensors, start, end, scope),
-      args: sliceArgs(model.backend, call.args, start, end, scope),
-      outputWeights: call.selection.subset(start, end).ones(model.backend, 1, scope),
-      wrt: call.x.tensors.map((_, i) => ({ input: i })),
-      rule: run.rule,
-    });
-    parts.push(scope.track([...grads]));
-    run.onProgress?.({ done: parts.length, total: ranges.length });
-  }
-  return joinRows(model, parts, scope);
+  return (await gradientPass(model, call, {}, scope, run)).gradients;
 }
 
 /** DeepLift's multipliers and the model's values at the inputs and the references. */
 export interface DeepLiftPass<T> {
-  /** One multiplier tensor per input, shaped like it. */
+  /** One multiplier tensor per gradient source (the inputs, by default), for the inputs' half. */
   readonly multipliers: T[];
+  /** Captured layer tensors at the inputs (`[N, …]` each). */
+  readonly capturedInputs: T[];
+  /** Captured layer tensors at the references. */
+  readonly capturedBaselines: T[];
   /** `F(x)` per example. */
   readonly fInputs: Float64Array;
   /** `F(x′)` per example. */
@@ -106,6 +149,7 @@ export async function deepLiftPass<T>(
   baselines: readonly T[],
   scope: Scope<T>,
   run: RunOptions & { readonly maxRows?: number; readonly rule?: BackwardRule } = {},
+  spec: GradientSpec<T> = {},
 ): Promise<DeepLiftPass<T>> {
   const b = model.backend;
   const n = call.x.batchSize;
@@ -113,28 +157,43 @@ export async function deepLiftPass<T>(
   const fBaselines = new Float64Array(n);
   const ranges = exampleRanges(n, 2, run.maxRows);
   const parts: T[][] = [];
+  const inputsParts: T[][] = [];
+  const baselineParts: T[][] = [];
   for (const [start, end] of ranges) {
     throwIfAborted(run.signal);
     const k = end - start;
     const xs = rowsOf(model, call.x.tensors, start, end, scope);
     const bs = rowsOf(model, baselines, start, end, scope);
     const batch = xs.map((x, i) => scope.track(b.concat([x, bs[i] as T], 0)));
-    const selection = call.selection.subset(start, end);
+    const selection = (spec.selection ?? call.selection).subset(start, end);
     const result = await model.gradient({
       inputs: batch,
       args: repeatArgs(b, sliceArgs(b, call.args, start, end, scope), 2, scope),
       outputWeights: selection.ones(b, 2, scope),
-      wrt: batch.map((_, i) => ({ input: i })),
+      wrt: spec.wrt ?? batch.map((_, i) => ({ input: i })),
       rule: run.rule ?? 'deeplift',
+      of: spec.of,
+      capture: spec.capture,
     });
     scope.track([result.output, ...result.captured, ...result.gradients]);
     const output = checkOutput(b, result.output, 2 * k);
-    const sums = selection.sums(toNumbers(await b.data(output)), 2 * k);
-    fInputs.set(sums.subarray(0, k), start);
-    fBaselines.set(sums.subarray(k), start);
+    if (!spec.of) {
+      const sums = call.selection.subset(start, end).sums(toNumbers(await b.data(output)), 2 * k);
+      fInputs.set(sums.subarray(0, k), start);
+      fBaselines.set(sums.subarray(k), start);
+    }
     parts.push(result.gradients.map((g) => scope.track(sliceRows(b, g, 0, k))));
+    inputsParts.push(result.captured.map((c) => scope.track(sliceRows(b, c, 0, k))));
+    baselineParts.push(result.captured.map((c) => scope.track(sliceRows(b, c, k, 2 * k))));
     scope.free([output, ...result.captured, ...result.gradients, ...batch]);
     run.onProgress?.({ done: parts.length, total: ranges.length });
   }
-  return { multipliers: joinRows(model, parts, scope), fInputs, fBaselines };
+  const captures = (spec.capture ?? []).length > 0;
+  return {
+    multipliers: joinRows(model, parts, scope),
+    capturedInputs: captures ? joinRows(model, inputsParts, scope) : [],
+    capturedBaselines: captures ? joinRows(model, baselineParts, scope) : [],
+    fInputs,
+    fBaselines,
+  };
 }

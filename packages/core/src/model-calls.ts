@@ -142,6 +142,8 @@ export async function targetGradients<T>(
     readonly wrt: Parameters<Model<T>['gradient']>[0]['wrt'];
     readonly replace?: Parameters<Model<T>['gradient']>[0]['replace'];
     readonly rule?: Parameters<Model<T>['gradient']>[0]['rule'];
+    readonly of?: Parameters<Model<T>['gradient']>[0]['of'];
+    readonly select?: Parameters<Model<T>['gradient']>[0]['select'];
   },
 ): Promise<readonly T[]> {
   const backend = model.backend;

@@ -43,6 +43,11 @@ export interface PerturbationCall<T> {
   readonly baselineData: readonly Float64Array[];
   /** Element type of each perturbed input. */
   readonly dtypes: readonly DType[];
+  /**
+   * Evaluates a batch of perturbed copies and returns the explained values (`copies·N × K`); by default the
+   * model on the perturbed inputs with the target selected. Layer and neuron methods replace it.
+   */
+  readonly evaluate?: (batch: readonly T[], copies: number) => Promise<Float64Array>;
 }
 
 /** Per example size of each input. */
@@ -209,7 +214,7 @@ export async function runCopies<T>(
     throwIfAborted(run.signal);
     const group = copies.slice(start, start + perEval);
     const batch = composeBatch(b, call, features, group, scope);
-    const { values } = await evaluate(model, batch, call.args, call.selection, group.length, scope);
+    const values = call.evaluate ? await call.evaluate(batch, group.length) : (await evaluate(model, batch, call.args, call.selection, group.length, scope)).values;
     scope.free(batch);
     consume(start, values);
     if (run.progress) {
@@ -258,4 +263,31 @@ export function creditFeature(
       }
     }
   });
+}
+
+/**
+ * Feature ablation over `call`'s perturbed tensors: every feature in turn takes its baseline value and the
+ * change of the explained values is credited to its positions. Returns host attributions per tensor
+ * (`N·K` rows each).
+ */
+export async function ablateFeatures<T>(
+  model: Model<T>,
+  call: PerturbationCall<T>,
+  features: FeatureSet,
+  perEval: number,
+  scope: Scope<T>,
+  run: RunOptions,
+): Promise<Float64Array[]> {
+  const { k, f0 } = call;
+  const n = call.x.batchSize;
+  const sizes = exampleSizes(call.x);
+  const attr = sizes.map((per) => new Float64Array(n * k * per));
+  const copies: Copy[] = features.ids.map((_, f) => ({ base: 'input', switched: [f] }));
+  const progress = { done: 1, total: 1 + Math.ceil(copies.length / perEval) };
+  await runCopies(model, call, features, copies, perEval, scope, { ...run, progress }, (first, values) => {
+    for (let c = 0; c * n * k < values.length; c++) {
+      creditFeature(attr, sizes, features.positions(first + c), n, k, (i, j) => (f0[i * k + j] as number) - (values[(c * n + i) * k + j] as number));
+    }
+  });
+  return attr;
 }

@@ -73,6 +73,12 @@ export class TargetSelection {
     readonly positions: readonly Int32Array[],
   ) {}
 
+  /** A selection of the same positions (flat offsets within one example's row) for each of `examples` rows. */
+  static fromPositions(shape: Shape, positions: Int32Array): TargetSelection {
+    const n = shape[0] ?? 0;
+    return new TargetSelection(shape, new Array<Int32Array>(n).fill(positions));
+  }
+
   /** The selection for examples `[start, end)` only. */
   subset(start: number, end: number): TargetSelection {
     if (start === 0 && end === this.positions.length) return this;

@@ -105,6 +105,12 @@ export class OnnxModel implements Model<OnnxTensor> {
       return name;
     }
     if (side === 'output' && this.graph.meta.has(ref.layer)) return ref.layer;
+    const producer = this.graph.producers.get(ref.layer);
+    if (side === 'input' && producer) {
+      const name = producer.input[ref.index ?? 0];
+      if (!name) throw new ArgumentError('layer', `an input index in [0, ${producer.input.length}) of the node producing '${ref.layer}'`, String(ref.index));
+      return name;
+    }
     const candidates = [...this.graph.meta.keys()].filter((n) => this.graph.producers.has(n));
     const close = candidates.filter((n) => n.toLowerCase().includes(ref.layer.toLowerCase().slice(0, 4))).slice(0, 8);
     throw new ArgumentError(
@@ -118,13 +124,14 @@ export class OnnxModel implements Model<OnnxTensor> {
     return this.graph.graph.node.flatMap((n) => n.output).filter((o) => o && this.graph.isFloat(o));
   }
 
-  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[], rules: BackwardRule = 'gradient'): Promise<Compiled> {
+  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[], rules: BackwardRule = 'gradient', of?: string): Promise<Compiled> {
     if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
-    const key = JSON.stringify([wrt, replace, capture, rules]);
+    const key = JSON.stringify([wrt, replace, capture, rules, of]);
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
-        const transformed = transformModel(this.bytes, { output: this.output, wrt, replace, capture, rules });
+        // Differentiating a layer tensor (neuron methods): it becomes the output, the model output is captured.
+        const transformed = transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
           return { session: await this.ort.InferenceSession.create(transformed.bytes, options), transformed };
@@ -188,7 +195,7 @@ export class OnnxModel implements Model<OnnxTensor> {
       feeds[name] = this.feed(r.value, { name, type: ELEM[meta.elemType ?? 0], shape: meta.shape }, `replacement for '${name}'`);
     }
     if (weights && compiled.transformed.weights) {
-      const meta = this.graph.info(this.output);
+      const meta = this.graph.info(compiled.transformed.output);
       feeds[compiled.transformed.weights] = this.feed(weights, { name: 'outputWeights', type: ELEM[meta.elemType ?? 1], shape: meta.shape }, 'outputWeights');
     }
     return feeds;
@@ -237,15 +244,20 @@ export class OnnxModel implements Model<OnnxTensor> {
       }
       return finiteDifferenceGradient(this, request, wrt, this.options.finiteDifferenceStep ?? 1e-3);
     }
+    if (request.select) {
+      throw new BackendError('Function neuron selectors need a backend that differentiates JavaScript (tfjs); on ONNX select a neuron by index or by a block of indices.');
+    }
     const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
     const capture = (request.capture ?? []).map((r) => this.tensorName(r));
-    const compiled = await this.compiled(wrt, replace, capture, request.rule);
+    const of = request.of ? this.tensorName(request.of) : undefined;
+    const compiled = await this.compiled(wrt, replace, capture, request.rule, of);
     const out = await this.run(this.feeds(request, compiled, request.outputWeights), compiled);
     const t = compiled.transformed;
+    const captured = t.captured.map((n) => out[n] as HostTensor);
     return {
-      output: out[t.output] as HostTensor,
+      output: of ? (captured.pop() as HostTensor) : (out[t.output] as HostTensor),
       gradients: t.gradients.map((n) => out[n] as HostTensor),
-      captured: t.captured.map((n) => out[n] as HostTensor),
+      captured,
     };
   }
 

@@ -1,17 +1,14 @@
 import {
   Attribution,
   RUN_OPTION_NAMES,
+  ablateFeatures,
   attributionTensors,
   checkOptionNames,
   checkPerturbationsPerEval,
-  creditFeature,
-  exampleSizes,
   maskFeatures,
   preparePerturbationCall,
   restoreStructure,
-  runCopies,
   withScope,
-  type Copy,
 } from '@attribution/core';
 import type { AttributionResult, PerturbationOptions } from './types.js';
 
@@ -40,17 +37,9 @@ export class FeatureAblation<T> extends Attribution<T> {
     return withScope(b, async (scope) => {
       const call = await preparePerturbationCall(model, inputs, options, scope);
       const features = await maskFeatures(b, options.featureMask, call.x);
-      const { k, f0 } = call;
+      const attr = await ablateFeatures(model, call, features, perEval, scope, options);
       const n = call.x.batchSize;
-      const sizes = exampleSizes(call.x);
-      const attr = sizes.map((per) => new Float64Array(n * k * per));
-      const copies: Copy[] = features.ids.map((_, f) => ({ base: 'input', switched: [f] }));
-      const progress = { done: 1, total: 1 + Math.ceil(copies.length / perEval) };
-      await runCopies(model, call, features, copies, perEval, scope, { ...options, progress }, (first, values) => {
-        for (let c = 0; c * n * k < values.length; c++) {
-          creditFeature(attr, sizes, features.positions(first + c), n, k, (i, j) => (f0[i * k + j] as number) - (values[(c * n + i) * k + j] as number));
-        }
-      });
+      const k = call.k;
       const shapes = call.x.shapes.map((s) => [n * k, ...s.slice(1)]);
       return { attributions: restoreStructure(call.x, scope.release(attributionTensors(b, attr, shapes, scope))) };
     });

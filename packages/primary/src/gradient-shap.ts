@@ -6,21 +6,19 @@ import {
   checkInteger,
   checkOptionNames,
   checkRowLimit,
-  addRowNoise,
+  addRowsToExamples,
   callSeed,
   checkSeed,
-  exampleRanges,
-  gatherArgs,
+  forEachShapSample,
   prepareDistribution,
   prepareTargetCall,
   restoreStructure,
   selectedOutputSums,
   targetGradients,
-  throwIfAborted,
   withScope,
   type BaselineDistribution,
 } from '@attribution/core';
-import { ArgumentError, createRandom, toNumbers, type Model } from '@attribution/tensor';
+import { ArgumentError, sizeOf, toNumbers, type Model } from '@attribution/tensor';
 import type { AttributionResult, GradientOptions, SamplingOptions } from './types.js';
 
 /** Options of {@link GradientShap.attribute}. */
@@ -85,54 +83,26 @@ export class GradientShap<T> extends Attribution<T> {
       const dist = await prepareDistribution(b, options.baselines, call.x, 1);
       const stdevs = checkStdevs(options.stdevs, call.x.tensors.length, 0);
       const n = call.x.batchSize;
-      const rows = n * samples;
-      const seed = callSeed(seedOption);
-      // Per expanded row (example-major): a reference row and α, drawn up front; noise derived per row.
-      const rng = createRandom(seed);
-      const refIndex = Array.from({ length: rows }, () => rng.int(dist.rows));
-      const alphas = Array.from({ length: rows }, () => rng.next());
-      const sizes = call.x.shapes.map((s) => s.slice(1).reduce((a, d) => a * d, 1));
+      const sizes = call.x.shapes.map((s) => sizeOf(s.slice(1)));
       const sums = sizes.map((per) => new Float64Array(n * per));
-      const deltas = new Float64Array(rows);
-      const ranges = exampleRanges(rows, 1, maxRows);
-      let done = 0;
-      for (const [start, end] of ranges) {
-        throwIfAborted(options.signal);
-        const rowIds = Array.from({ length: end - start }, (_, k) => start + k);
-        const examples = rowIds.map((r) => Math.floor(r / samples));
-        const noisy = call.x.tensors.map((x, i) => scope.track(addRowNoise(b, scope.track(b.gather(x, examples, 0)), rowIds, seed, stdevs[i] as number, i)));
-        const refs = dist.tensors.map((d) => scope.track(b.gather(d, rowIds.map((r) => refIndex[r] as number), 0)));
-        const diffs = noisy.map((x, i) => scope.track(b.sub(x, refs[i] as T)));
-        const alpha = Float32Array.from(rowIds, (r) => alphas[r] as number);
-        const points = diffs.map((d, i) =>
-          scope.track(b.tidy(() => b.add(refs[i] as T, b.mul(b.tensor(alpha, [rowIds.length, ...b.shape(d).slice(1).map(() => 1)], b.dtype(d)), d)))),
-        );
-        const args = gatherArgs(b, call.args, examples, scope);
-        const selection = call.selection.pick(examples);
+      const deltas = new Float64Array(n * samples);
+      const seed = callSeed(seedOption);
+      await forEachShapSample(model, call, dist, { samples, stdevs, seed, maxRows }, scope, options, async (chunk) => {
         const grads = scope.track([
-          ...(await targetGradients(model, { inputs: points, args, outputWeights: selection.ones(b, 1, scope), wrt: points.map((_, i) => ({ input: i })) })),
+          ...(await targetGradients(model, { inputs: chunk.points, args: chunk.args, outputWeights: chunk.selection.ones(b, 1, scope), wrt: chunk.points.map((_, i) => ({ input: i })) })),
         ]);
-        const perSample = this.multiplyByInputs ? grads.map((g, i) => scope.track(b.mul(g, diffs[i] as T))) : grads;
+        const perSample = this.multiplyByInputs ? grads.map((g, i) => scope.track(b.tidy(() => b.mul(g, b.sub(chunk.noisy[i] as T, chunk.references[i] as T))))) : grads;
         const totals = await attributionSums(b, perSample);
-        for (let i = 0; i < perSample.length; i++) {
-          const data = toNumbers(await b.data(perSample[i] as T));
-          const per = sizes[i] as number;
-          const sum = sums[i] as Float64Array;
-          examples.forEach((e, k) => {
-            for (let p = 0; p < per; p++) sum[e * per + p] = (sum[e * per + p] as number) + (data[k * per + p] as number);
-          });
-        }
+        for (let i = 0; i < perSample.length; i++) addRowsToExamples(sums[i] as Float64Array, toNumbers(await b.data(perSample[i] as T)), chunk.examples, sizes[i] as number);
         if (returnDelta) {
-          const fNoisy = await selectedOutputSums(model, noisy, args, selection, undefined, scope);
-          const fRefs = await selectedOutputSums(model, refs, args, selection, undefined, scope);
-          rowIds.forEach((r, k) => (deltas[r] = (totals[k] as number) - ((fNoisy[k] as number) - (fRefs[k] as number))));
+          const fNoisy = await selectedOutputSums(model, chunk.noisy, chunk.args, chunk.selection, undefined, scope);
+          const fRefs = await selectedOutputSums(model, chunk.references, chunk.args, chunk.selection, undefined, scope);
+          chunk.rows.forEach((r, k) => (deltas[r] = (totals[k] as number) - ((fNoisy[k] as number) - (fRefs[k] as number))));
         }
-        scope.free([...noisy, ...refs, ...diffs, ...points, ...grads, ...perSample]);
-        scope.free(args.filter((a): a is T => b.isTensor(a) && !call.args.includes(a)));
-        options.onProgress?.({ done: ++done, total: ranges.length });
-      }
+        scope.free([...grads, ...perSample]);
+      });
       const attributions = sums.map((s, i) => scope.track(b.tensor(s.map((v) => v / samples), call.x.shapes[i] as number[], 'float32')));
-      const delta = returnDelta ? b.tensor(Float32Array.from(deltas), [rows], 'float32') : undefined;
+      const delta = returnDelta ? b.tensor(Float32Array.from(deltas), [deltas.length], 'float32') : undefined;
       return { attributions: restoreStructure(call.x, scope.release(attributions)), delta };
     });
   }

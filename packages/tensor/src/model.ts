@@ -62,6 +62,17 @@ export interface GradientRequest<T> extends ForwardRequest<T> {
   readonly wrt: readonly GradientSource[];
   /** The backward rule for nonlinearities (default `'gradient'`); backends without it throw a BackendError. */
   readonly rule?: BackwardRule;
+  /**
+   * The tensor whose weighted sum is differentiated: the model output (default) or a layer tensor (neuron
+   * methods). `outputWeights` then has that tensor's shape (or that of `select`'s result).
+   */
+  readonly of?: LayerRef;
+  /**
+   * A function of the differentiated tensor, computing one value per example with backend operations (a
+   * neuron selected by a function). Only backends that differentiate JavaScript (tfjs) support it; others
+   * throw a BackendError.
+   */
+  readonly select?: (value: T) => T;
 }
 
 /** What a gradient call returns; every tensor is owned by the caller. */

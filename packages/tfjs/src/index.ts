@@ -5,12 +5,12 @@
  * `@tensorflow/tfjs-core`.
  */
 export { isTfTensor, tfjsBackend } from './backend.js';
+export { layerKey, type Tap } from './hooks.js';
 export {
   TfjsModel,
   fromTfjs,
   type GraphModelLike,
   type LayersModelLike,
-  type Tap,
   type TfjsFunction,
   type TfjsModelOptions,
   type TfjsModelSource,

@@ -4,10 +4,7 @@ import {
   AttributionError,
   BackendError,
   ModelError,
-  ShapeError,
   describeValue,
-  formatShape,
-  shapesEqual,
   type ForwardRequest,
   type ForwardResult,
   type GradientRequest,
@@ -16,13 +13,8 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
+import { HookContext, hasLayerGraph, layerKey, runLayersModel, type Tap } from './hooks.js';
 import { withBackwardRule } from './rules.js';
-
-/**
- * Marks a named layer inside a plain-function model: `tap('hidden', t)` returns `t` (or the value a layer
- * method substitutes) and lets layer methods read, replace and differentiate with respect to it.
- */
-export type Tap = (name: string, value: tf.Tensor) => tf.Tensor;
 
 /** A plain function model: called as `fn(...inputs, ...additionalForwardArgs, tap)`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,60 +56,6 @@ function kindOf(net: unknown): Kind {
     'a function (...inputs) => tf.Tensor, a tf.LayersModel or a tf.GraphModel',
     describeValue(net),
   );
-}
-
-/** Collects and substitutes tapped layer tensors during one model call. */
-class TapContext {
-  readonly seen: string[] = [];
-  readonly captured = new Map<string, tf.Tensor>();
-
-  constructor(
-    private readonly capture: ReadonlySet<string>,
-    private readonly replace: ReadonlyMap<string, tf.Tensor>,
-    private readonly deltas: ReadonlyMap<string, tf.Tensor>,
-  ) {}
-
-  readonly tap: Tap = (name, value) => {
-    if (typeof name !== 'string' || !isTfTensor(value)) {
-      throw new ArgumentError('tap(name, tensor)', 'a layer name and a tf.Tensor', `${describeValue(name)} and ${describeValue(value)}`);
-    }
-    if (this.seen.includes(name)) {
-      throw new ModelError(`The layer '${name}' was tapped twice in one call; give every tap its own name.`);
-    }
-    this.seen.push(name);
-    let out = value;
-    const replacement = this.replace.get(name);
-    if (replacement !== undefined) {
-      if (!shapesEqual(replacement.shape, value.shape)) {
-        throw new ShapeError(`replacement for layer '${name}'`, `shape ${formatShape(value.shape)}`, `shape ${formatShape(replacement.shape)}`);
-      }
-      out = replacement;
-    }
-    const delta = this.deltas.get(name);
-    if (delta !== undefined) out = tf.add(out, delta);
-    if (this.capture.has(name)) this.captured.set(name, out);
-    return out;
-  };
-
-  /** Throws when a requested layer was never tapped. */
-  checkAllSeen(names: Iterable<string>): void {
-    for (const name of names) {
-      if (!this.seen.includes(name)) {
-        throw new ArgumentError(
-          'layer',
-          this.seen.length ? `one of the tapped layers: ${this.seen.map((s) => `'${s}'`).join(', ')}` : 'a layer tapped by the model (it taps none)',
-          `'${name}'`,
-        );
-      }
-    }
-  }
-}
-
-function layerKey(ref: LayerRef): string {
-  if ((ref.side ?? 'output') !== 'output' || (ref.index ?? 0) !== 0) {
-    throw new ArgumentError('layer', `the output of a tapped layer (a tap is one tensor)`, `side '${ref.side}' index ${ref.index ?? 0} of '${ref.layer}'`);
-  }
-  return ref.layer;
 }
 
 /**
@@ -170,17 +108,17 @@ export class TfjsModel implements Model<tf.Tensor> {
     if (this.kind === 'graph') this.inputNames = [...(net as GraphModelLike).inputNodes];
   }
 
-  /** Calls the underlying model once and picks the explained output. */
-  private run(inputs: readonly tf.Tensor[], args: readonly unknown[], tap: Tap): tf.Tensor {
+  /** Calls the underlying model once, passing layer tensors through `ctx`, and picks the explained output. */
+  private run(inputs: readonly tf.Tensor[], args: readonly unknown[], ctx: HookContext, layered: boolean): tf.Tensor {
     let raw: unknown;
-    if (this.kind === 'function') raw = (this.net as TfjsFunction)(...inputs, ...args, tap);
+    if (this.kind === 'function') raw = (this.net as TfjsFunction)(...inputs, ...args, ctx.tap);
     else {
       if (args.length > 0) {
         throw new ArgumentError('additionalForwardArgs', `none for a tf.${this.kind === 'layers' ? 'LayersModel' : 'GraphModel'}`, `${args.length} argument(s)`);
       }
       if (this.kind === 'layers') {
         const net = this.net as LayersModelLike;
-        raw = net.apply(inputs.length === 1 ? (inputs[0] as tf.Tensor) : [...inputs], { training: false });
+        raw = layered ? runLayersModel(net as never, inputs, ctx) : net.apply(inputs.length === 1 ? (inputs[0] as tf.Tensor) : [...inputs], { training: false });
       } else {
         const net = this.net as GraphModelLike;
         const feed: tf.NamedTensorMap = {};
@@ -215,30 +153,52 @@ export class TfjsModel implements Model<tf.Tensor> {
     throw new ModelError(`The model returned ${describeValue(raw)}, not a tf.Tensor.`);
   }
 
-  private checkRequest(request: ForwardRequest<tf.Tensor>, layerGradients = false): void {
+  /** Layer names a LayerRef may use (for LayersModels: every layer; for functions: the taps seen so far). */
+  private available(): string[] {
+    if (this.kind === 'layers') return (this.net as LayersModelLike).layers.map((l) => String((l as { name?: string }).name));
+    return [...this.lastLayers];
+  }
+
+  private checkRequest(request: ForwardRequest<tf.Tensor>, layerRefs: readonly LayerRef[]): boolean {
     const expected =
       this.kind === 'layers' ? (this.net as LayersModelLike).inputs.length : this.kind === 'graph' ? this.inputNames?.length : undefined;
     if (expected !== undefined && request.inputs.length !== expected) {
       throw new ArgumentError('inputs', `${expected} tensor(s), one per model input`, `${request.inputs.length}`);
     }
-    const usesLayers = layerGradients || (request.capture?.length ?? 0) > 0 || (request.replace?.length ?? 0) > 0;
-    if (usesLayers && this.kind !== 'function') {
-      throw new BackendError(
-        'Layer access on a tf.LayersModel or tf.GraphModel is not supported by this adapter version; wrap the model in a function that taps the layer.',
-      );
+    if (layerRefs.length === 0) return false;
+    if (this.kind === 'graph') {
+      throw new BackendError('Layer access on a tf.GraphModel is not supported; wrap the computation in a function model that taps the layer.');
     }
+    if (this.kind === 'layers') {
+      const net = this.net as LayersModelLike;
+      if (!hasLayerGraph(net as never)) throw new BackendError('This tf.LayersModel does not expose its layer graph (inboundNodes); layer access is not possible.');
+      const names = this.available();
+      for (const ref of layerRefs) {
+        if (!names.includes(ref.layer)) {
+          throw new ArgumentError('layer', `one of the model's layers: ${names.map((n) => `'${n}'`).join(', ')}`, `'${ref.layer}'`);
+        }
+      }
+    } else {
+      for (const ref of layerRefs) {
+        if ((ref.side ?? 'output') !== 'output') {
+          throw new ArgumentError('layer', 'the output of a tapped layer (a tap marks one tensor)', `the input of '${ref.layer}'`);
+        }
+      }
+    }
+    return true;
   }
 
   async forward(request: ForwardRequest<tf.Tensor>): Promise<ForwardResult<tf.Tensor>> {
-    this.checkRequest(request);
+    const refs = [...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref)];
+    const layered = this.checkRequest(request, refs);
     const capture = new Set((request.capture ?? []).map(layerKey));
     const replace = new Map((request.replace ?? []).map((r) => [layerKey(r.ref), r.value] as const));
     try {
       const [output, ...captured] = tf.tidy(() => {
-        const ctx = new TapContext(capture, replace, new Map());
-        const out = this.run(request.inputs, request.args ?? [], ctx.tap);
-        ctx.checkAllSeen([...capture, ...replace.keys()]);
-        this.remember(ctx);
+        const ctx = new HookContext(capture, replace, new Map());
+        const out = this.run(request.inputs, request.args ?? [], ctx, layered);
+        ctx.checkAllSeen([...capture, ...replace.keys()], this.kind === 'layers' ? this.available() : ctx.seen);
+        this.remember(ctx, request.inputs);
         return [tf.clone(out), ...(request.capture ?? []).map((r) => tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor))];
       });
       return { output: output as tf.Tensor, captured };
@@ -249,14 +209,21 @@ export class TfjsModel implements Model<tf.Tensor> {
 
   async gradient(request: GradientRequest<tf.Tensor>): Promise<GradientResult<tf.Tensor>> {
     const layerSources = request.wrt.filter((s): s is LayerRef => 'layer' in s);
-    this.checkRequest(request, layerSources.length > 0);
+    const refs = [...layerSources, ...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref), ...(request.of ? [request.of] : [])];
+    const layered = this.checkRequest(request, refs);
     const replace = new Map((request.replace ?? []).map((r) => [layerKey(r.ref), r.value] as const));
-    const capture = new Set((request.capture ?? []).map(layerKey));
-    const batch = request.inputs[0]?.shape[0] ?? 0;
-    // Layers not replaced get a zero "delta" added at the tap: the gradient wrt the delta is the gradient wrt the layer.
-    const missing = layerSources.map(layerKey).filter((k) => !replace.has(k) && !this.layerShapes.has(k));
+    const ofKey = request.of ? layerKey(request.of) : undefined;
+    const capture = new Set([...(request.capture ?? []).map(layerKey), ...(ofKey ? [ofKey] : [])]);
+    const signature = request.inputs.map((t) => t.shape.join('x')).join('|');
+    // Layers not replaced get a zero "delta" added: the gradient wrt the delta is the gradient wrt the layer.
+    const missing = layerSources.map(layerKey).filter((k) => !replace.has(k) && !this.layerShapes.has(`${k}|${signature}`));
     if (missing.length > 0) {
-      const probe = await this.forward({ inputs: request.inputs, args: request.args, replace: request.replace, capture: missing.map((layer) => ({ layer })) });
+      const probe = await this.forward({
+        inputs: request.inputs,
+        args: request.args,
+        replace: request.replace,
+        capture: layerSources.filter((s) => missing.includes(layerKey(s))),
+      });
       tf.dispose([probe.output, ...probe.captured]);
     }
     const owned: tf.Tensor[] = [];
@@ -269,12 +236,13 @@ export class TfjsModel implements Model<tf.Tensor> {
       const key = layerKey(s);
       const r = replace.get(key);
       if (r) return r;
-      const delta = tf.zeros([batch, ...(this.layerShapes.get(key) ?? [])]);
+      const delta = tf.zeros(this.layerShapes.get(`${key}|${signature}`) as number[]);
       owned.push(delta);
       return delta;
     });
     try {
       let captured: tf.Tensor[] = [];
+      let output: tf.Tensor | undefined;
       const f = (...vars: tf.Tensor[]): tf.Tensor => {
         const inputs = [...request.inputs];
         const rep = new Map(replace);
@@ -285,16 +253,19 @@ export class TfjsModel implements Model<tf.Tensor> {
           else if (rep.has(layerKey(s))) rep.set(layerKey(s), v);
           else deltas.set(layerKey(s), v);
         });
-        const ctx = new TapContext(capture, rep, deltas);
-        const out = this.run(inputs, request.args ?? [], ctx.tap);
-        ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()]);
-        this.remember(ctx);
+        const ctx = new HookContext(capture, rep, deltas);
+        const out = this.run(inputs, request.args ?? [], ctx, layered);
+        ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()], this.kind === 'layers' ? this.available() : ctx.seen);
+        this.remember(ctx, request.inputs);
         captured = (request.capture ?? []).map((r) => tf.keep(tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor)));
-        return out;
+        const differentiated = ofKey ? (ctx.captured.get(ofKey) as tf.Tensor) : out;
+        if (ofKey) output = tf.keep(tf.clone(out));
+        return request.select ? request.select(differentiated) : differentiated;
       };
       // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
       const { value, grads } = withBackwardRule(request.rule, () => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights)));
-      return { output: value, captured, gradients: grads };
+      if (output) tf.dispose(value);
+      return { output: output ?? value, captured, gradients: grads };
     } catch (e) {
       releaseAbandonedTape();
       throw wrapFailure(e, 'the gradient computation');
@@ -303,17 +274,15 @@ export class TfjsModel implements Model<tf.Tensor> {
     }
   }
 
-  private remember(ctx: TapContext): void {
-    this.lastLayers = [...ctx.seen];
-    for (const [name, t] of ctx.captured) this.layerShapes.set(name, t.shape.slice(1));
+  private remember(ctx: HookContext, inputs: readonly tf.Tensor[]): void {
+    if (this.kind === 'function') this.lastLayers = [...ctx.seen];
+    const signature = inputs.map((t) => t.shape.join('x')).join('|');
+    for (const [name, t] of ctx.captured) this.layerShapes.set(`${name}|${signature}`, t.shape);
+    if (this.layerShapes.size > 256) this.layerShapes.clear();
   }
 
   async layers(): Promise<readonly string[]> {
-    if (this.kind !== 'function') {
-      const net = this.net as LayersModelLike;
-      return this.kind === 'layers' ? net.layers.map((l) => String((l as { name?: string }).name)) : [];
-    }
-    return this.lastLayers;
+    return this.available();
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ArgumentError, BackendError, ModelError } from '@attribution/tensor';
+import { ArgumentError, ModelError } from '@attribution/tensor';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fromTfjs, tfjsBackend, type Tap } from '../src/index.js';
 
@@ -103,7 +103,7 @@ describe('fromTfjs', () => {
     const model = fromTfjs(tapped);
     const error = await model.forward({ inputs: [x], capture: [{ layer: 'hiden' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArgumentError);
-    expect((error as Error).message).toMatch(/layer: expected one of the tapped layers: 'hidden', got 'hiden'/);
+    expect((error as Error).message).toMatch(/layer: expected one of the model's layers: 'hidden', got 'hiden'/);
     const shape = await model
       .forward({ inputs: [x], replace: [{ ref: { layer: 'hidden' }, value: x }] })
       .catch((e: unknown) => e);
@@ -127,8 +127,8 @@ describe('fromTfjs', () => {
   it('explains a tf.LayersModel, including one with two inputs, without tfjs-layers as a dependency', async () => {
     const dense = tf.sequential({
       layers: [
-        tf.layers.dense({ units: 4, inputShape: [3], activation: 'relu', weights: [tf.tensor2d(W1), tf.zeros([4])] }),
-        tf.layers.dense({ units: 2, weights: [tf.tensor2d(W2), tf.zeros([2])] }),
+        tf.layers.dense({ name: 'hidden', units: 4, inputShape: [3], activation: 'relu', weights: [tf.tensor2d(W1), tf.zeros([4])] }),
+        tf.layers.dense({ name: 'head', units: 2, weights: [tf.tensor2d(W2), tf.zeros([2])] }),
       ],
     });
     const a = tf.input({ shape: [3] });
@@ -146,8 +146,19 @@ describe('fromTfjs', () => {
     expect(await model.layers()).toHaveLength(2);
     await expect(model.forward({ inputs: [x, x] })).rejects.toThrow(/1 tensor\(s\), one per model input/);
     await expect(model.forward({ inputs: [x], args: [1] })).rejects.toThrow(/additionalForwardArgs: expected none for a tf.LayersModel/);
-    await expect(model.forward({ inputs: [x], capture: [{ layer: 'dense_1' }] })).rejects.toThrow(BackendError);
-    tf.dispose([w, g.output, ...g.gradients, ref]);
+    // Layers by name: read, replace and differentiate, as for tapped function models.
+    expect(await model.layers()).toEqual(['hidden', 'head']);
+    await expect(model.forward({ inputs: [x], capture: [{ layer: 'dense_1' }] })).rejects.toThrow(/layer: expected one of the model's layers: 'hidden', 'head', got 'dense_1'/);
+    const viaLayers = await model.forward({ inputs: [x], capture: [{ layer: 'hidden' }, { layer: 'head', side: 'input' }] });
+    const want = tf.tidy(() => tf.relu(tf.matMul(x, tf.tensor2d(W1))));
+    expect(await values(viaLayers.captured[0]!)).toEqual(await values(want));
+    expect(await values(viaLayers.captured[1]!)).toEqual(await values(want));
+    const lg = await model.gradient({ inputs: [x], outputWeights: w, wrt: [{ layer: 'hidden' }] });
+    expect(await values(lg.gradients[0]!)).toEqual([0, 2, 0.5, -1, 1, -1, 0.5, 2]);
+    const pick = tf.tensor2d([[1, 0, 0, 0], [1, 0, 0, 0]]);
+    const neuron = await model.gradient({ inputs: [x], outputWeights: pick, wrt: [{ input: 0 }], of: { layer: 'hidden' } });
+    expect(neuron.output.shape).toEqual([2, 2]);
+    tf.dispose([w, g.output, ...g.gradients, ref, want, ...viaLayers.captured, viaLayers.output, lg.output, ...lg.gradients, neuron.output, ...neuron.gradients, pick]);
 
     const two = fromTfjs(twoInputs);
     const y = tf.tensor2d([[1, 1], [2, 2]]);
