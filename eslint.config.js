@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // Adapters, tests, the conformance harness, apps and benchmarks may use the frameworks directly.
-    files: ['packages/tfjs/**', 'packages/onnx/**', 'packages/conformance/**', 'apps/**', 'bench/**', '**/test/**'],
+    files: ['packages/tfjs/**', 'packages/onnx/**', 'packages/conformance/**', 'packages/testing/**', 'apps/**', 'bench/**', '**/test/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
 );

@@ -1,3 +1,5 @@
+import { layerMethods } from '@attribution/layer';
+import { neuronMethods } from '@attribution/neuron';
 import { primaryMethods, type MethodEntry } from '@attribution/primary';
 import { formatShape, shapesEqual, toNumbers, type Backend, type Model } from '@attribution/tensor';
 import type { ConformanceCase, FixtureTensor } from './fixtures.js';
@@ -15,6 +17,8 @@ export interface CaseContext<T> {
   readonly inputs: readonly T[];
   /** Converts a fixture tensor (e.g. a baseline) to a backend tensor owned by the harness. */
   readonly tensor: (fixture: FixtureTensor) => T;
+  /** The backend's name for the case's layer (a tfjs tap name or an ONNX tensor name). */
+  readonly layer?: string;
 }
 
 /** Runs one conformance method through the library's public API. */
@@ -45,8 +49,44 @@ function primaryRunner(name: string): Runner {
   };
 }
 
+function layerOf<T>(c: ConformanceCase, ctx: CaseContext<T>): string {
+  if (!ctx.layer) throw new Error(`case ${c.id} names no layer`);
+  return ctx.layer;
+}
+
+/** Runs a layer method through its registry entry. */
+function layerRunner(name: string): Runner {
+  return async (c, ctx) => {
+    const method = layerMethods[name]!;
+    const options = { target: targetOf(c), ...(method.baselines ? { baselines: baselinesOf(c, ctx) } : {}), ...(c.options as object) };
+    const result = await method.create(ctx.model, layerOf(c, ctx)).attribute([...ctx.inputs], options);
+    return { attributions: asList(result.attributions), delta: result.delta };
+  };
+}
+
+/** Runs a neuron method through its registry entry. */
+function neuronRunner(name: string): Runner {
+  return async (c, ctx) => {
+    const method = neuronMethods[name]!;
+    const options = {
+      neuronSelector: c.neuron,
+      ...(method.target ? { target: targetOf(c) } : {}),
+      ...(method.baselines ? { baselines: baselinesOf(c, ctx) } : {}),
+      ...(c.options as object),
+    };
+    const result = await method.create(ctx.model, layerOf(c, ctx)).attribute([...ctx.inputs], options as never);
+    return { attributions: asList(result.attributions) };
+  };
+}
+
+const runnersOf = (names: readonly string[], make: (name: string) => Runner): [string, Runner][] => names.map((name) => [name, make(name)]);
+
 /** The methods the library implements, by the kebab-case name the cases use. */
-export const runners: Readonly<Record<string, Runner>> = Object.fromEntries(Object.keys(primaryMethods).map((name) => [name, primaryRunner(name)]));
+export const runners: Readonly<Record<string, Runner>> = Object.fromEntries([
+  ...runnersOf(Object.keys(primaryMethods), primaryRunner),
+  ...runnersOf(Object.keys(layerMethods), layerRunner),
+  ...runnersOf(Object.keys(neuronMethods), neuronRunner),
+]);
 
 /** The outcome of one case on one backend. */
 export interface CaseResult {
@@ -122,6 +162,8 @@ export interface BackendUnderTest<T> {
   model(name: string): Promise<Model<T>>;
   /** A fixture tensor as a backend tensor. */
   tensor(fixture: FixtureTensor): T;
+  /** The backend's name for a layer of conformance model `model`. */
+  layerName(model: string, layer: NonNullable<ConformanceCase['layer']>): string;
   /** Frees fixture tensors made by {@link tensor}. */
   release(tensors: readonly T[]): void;
   /** Frees the models. */
@@ -140,7 +182,8 @@ export async function runCase<T>(c: ConformanceCase, but: BackendUnderTest<T>): 
   };
   try {
     const inputs = c.inputs.map(tensor);
-    return await checkCase(c, runner, { model: await but.model(c.model), backend: but.backend, inputs, tensor });
+    const layer = c.layer ? but.layerName(c.model, c.layer) : undefined;
+    return await checkCase(c, runner, { model: await but.model(c.model), backend: but.backend, inputs, tensor, layer });
   } finally {
     but.release(owned);
   }

@@ -25,6 +25,7 @@ export function onnxUnderTest(ort: OrtModule, name: string): BackendUnderTest<On
       return entry;
     },
     tensor: onnxTensor,
+    layerName: (_model, layer) => layer.onnx,
     release: (tensors) => hostBackend.dispose(tensors),
     dispose() {
       for (const m of loaded.values()) void m.then((x) => x.dispose());

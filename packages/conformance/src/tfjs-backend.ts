@@ -11,6 +11,16 @@ export function tfjsTensor(f: FixtureTensor): tf.Tensor {
   return tf.tensor([...f.data], [...f.shape], dtype);
 }
 
+/**
+ * The tap name of a case's layer in the tfjs build: the JSON graph node that computes the ONNX tensor the
+ * case names (the case's own `name` is the PyTorch module path, e.g. `hidden1`, which the graph may not use).
+ */
+export function tfjsLayerName(model: string, layer: { readonly name: string; readonly onnx: string }): string {
+  const node = loadGraph(model).nodes.find((n) => n.output === layer.onnx);
+  if (!node) throw new Error(`model ${model} has no node computing ${layer.onnx}`);
+  return node.name;
+}
+
 /** The conformance models built in tfjs from their JSON graphs, on the active tfjs backend. */
 export function tfjsUnderTest(): BackendUnderTest<tf.Tensor> & { modelSync(name: string): Model<tf.Tensor> } {
   const built = new Map<string, { model: Model<tf.Tensor>; dispose(): void }>();
@@ -31,6 +41,7 @@ export function tfjsUnderTest(): BackendUnderTest<tf.Tensor> & { modelSync(name:
     modelSync,
     model: async (name) => modelSync(name),
     tensor: tfjsTensor,
+    layerName: tfjsLayerName,
     release: (tensors) => tf.dispose([...tensors]),
     dispose() {
       for (const e of built.values()) e.dispose();

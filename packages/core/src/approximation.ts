@@ -1,5 +1,5 @@
 import { ArgumentError } from '@attribution/tensor';
-import { closestName } from './options.js';
+import { closestName } from '@attribution/tensor';
 
 /** The rules for approximating a path integral; `gausslegendre` is Captum's default. */
 export type ApproximationMethod =

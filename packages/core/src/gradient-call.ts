@@ -2,7 +2,7 @@ import { toNumbers, type BackwardRule, type GradientSource, type LayerRef, type 
 import { normalizeArgs, repeatArgs, sliceArgs, sliceRows } from './args.js';
 import { exampleRanges } from './batching.js';
 import { prepareInputs, type PreparedInputs } from './inputs.js';
-import { checkOutput, probeModel, targetGradients } from './model-calls.js';
+import { checkOutput, probeModel } from './model-calls.js';
 import { throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
 import { normalizeTarget, type TargetSelection } from './target.js';
@@ -22,6 +22,7 @@ export interface TargetCall<T> {
 /**
  * Validates inputs, arguments and target of a gradient method and resolves the target against the model's
  * output (running the model when `needSums` asks for `F(x)` or the output shape is not known yet).
+ * `needsGradient: false` admits integer inputs (layer methods differentiate at a layer).
  */
 export async function prepareTargetCall<T>(
   model: Model<T>,
@@ -29,9 +30,10 @@ export async function prepareTargetCall<T>(
   options: { readonly target?: unknown; readonly additionalForwardArgs?: unknown },
   scope: Scope<T>,
   needSums = false,
+  needsGradient = true,
 ): Promise<TargetCall<T>> {
   const b = model.backend;
-  const x = await prepareInputs(b, inputs, { needsGradient: true });
+  const x = await prepareInputs(b, inputs, { needsGradient });
   const args = normalizeArgs(options.additionalForwardArgs);
   const spec = await normalizeTarget(b, options.target, x.batchSize);
   const { selection, selectedSums } = await probeModel(model, x.tensors, args, spec, true, scope, needSums);
@@ -169,10 +171,11 @@ export async function deepLiftPass<T>(
     const result = await model.gradient({
       inputs: batch,
       args: repeatArgs(b, sliceArgs(b, call.args, start, end, scope), 2, scope),
-      outputWeights: selection.ones(b, 2, scope),
+      outputWeights: spec.select ? scope.track(b.fill([2 * k], 1)) : selection.ones(b, 2, scope),
       wrt: spec.wrt ?? batch.map((_, i) => ({ input: i })),
       rule: run.rule ?? 'deeplift',
       of: spec.of,
+      select: spec.select,
       capture: spec.capture,
     });
     scope.track([result.output, ...result.captured, ...result.gradients]);

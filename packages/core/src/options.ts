@@ -1,34 +1,6 @@
-import { AbortError, ArgumentError } from '@attribution/tensor';
+import { AbortError, ArgumentError, closestName } from '@attribution/tensor';
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] ?? 0;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j] ?? 0;
-      prev[j] = Math.min(up + 1, (prev[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** The candidate closest to `name` (ignoring case, `_` and `-`), if it is close enough to be a typo. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string): string => s.toLowerCase().replace(/[_-]/g, '');
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(norm(name), norm(c));
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
+export { closestName };
 
 /** Rejects option names a method does not know, suggesting the closest valid one. */
 export function checkOptionNames(options: object | undefined, allowed: readonly string[], method: string): void {

@@ -7,6 +7,7 @@ import {
   type Backend,
   type DType,
   type Model,
+  type LayerRef,
   type Shape,
 } from '@attribution/tensor';
 import { normalizeArgs, repeatArgs } from './args.js';
@@ -84,18 +85,19 @@ export async function preparePerturbationCall<T>(
   return { x, args, selection, f0, k, inputData, baselineData, dtypes };
 }
 
-async function hostBaselines<T>(b: Backend<T>, baselines: unknown, x: PreparedInputs<T>): Promise<Float64Array[]> {
+/** Baselines for perturbation methods, on the host, broadcast to the full shape of each tensor of `x`. */
+export async function hostBaselines<T>(b: Backend<T>, baselines: unknown, x: PreparedInputs<T>, argument = 'baselines'): Promise<Float64Array[]> {
   const count = x.tensors.length;
   let list: readonly unknown[];
   if (baselines === undefined || baselines === null) list = new Array<unknown>(count).fill(0);
   else if (Array.isArray(baselines)) {
-    if (baselines.length !== count) throw new ArgumentError('baselines', `one baseline per input (${count})`, `an array of ${baselines.length}`);
+    if (baselines.length !== count) throw new ArgumentError(argument, `one baseline per input (${count})`, `an array of ${baselines.length}`);
     list = baselines;
   } else if (typeof baselines === 'number' || x.single) list = new Array<unknown>(count).fill(baselines);
-  else throw new ArgumentError('baselines', `a number or an array of ${count} baselines`, 'a single tensor for several inputs');
+  else throw new ArgumentError(argument, `a number or an array of ${count} baselines`, 'a single tensor for several inputs');
   return Promise.all(
     list.map(async (v, i) => {
-      const name = x.single ? 'baselines' : `baselines[${i}]`;
+      const name = x.single ? argument : `${argument}[${i}]`;
       const shape = x.shapes[i] as Shape;
       if (typeof v === 'number' || typeof v === 'boolean') {
         if (!Number.isFinite(Number(v))) throw new ArgumentError(name, 'a finite number or a tensor', String(v));
@@ -121,11 +123,13 @@ export async function evaluate<T>(
   selection: TargetSelection,
   copies: number,
   scope: Scope<T>,
+  replace?: { readonly ref: LayerRef; readonly value: T },
 ): Promise<Evaluation> {
   const b = model.backend;
-  const rows = b.shape(inputs[0] as T)[0] as number;
+  const rows = b.shape((replace ? replace.value : inputs[0]) as T)[0] as number;
   const expanded = repeatArgs(b, args, copies, scope);
-  const { output, captured } = await model.forward({ inputs, args: expanded, ...{} });
+  const tiled = replace ? repeatArgs(b, inputs, copies, scope) as T[] : inputs;
+  const { output, captured } = await model.forward({ inputs: tiled, args: expanded, replace: replace ? [replace] : undefined });
   scope.track([output, ...captured]);
   const out = checkOutput(b, output, rows);
   const data = toNumbers(await b.data(out));
@@ -140,6 +144,7 @@ export async function evaluate<T>(
   }
   scope.free([out, ...captured]);
   scope.free(expanded.filter((a): a is T => b.isTensor(a) && !args.includes(a)));
+  if (replace) scope.free(tiled.filter((t) => !inputs.includes(t)));
   return { values };
 }
 

@@ -1,6 +1,7 @@
 import { Graph, inferShapes, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
+  describeChoices,
   BackendError,
   ModelError,
   ShapeError,
@@ -111,17 +112,20 @@ export class OnnxModel implements Model<OnnxTensor> {
       if (!name) throw new ArgumentError('layer', `an input index in [0, ${producer.input.length}) of the node producing '${ref.layer}'`, String(ref.index));
       return name;
     }
-    const candidates = [...this.graph.meta.keys()].filter((n) => this.graph.producers.has(n));
-    const close = candidates.filter((n) => n.toLowerCase().includes(ref.layer.toLowerCase().slice(0, 4))).slice(0, 8);
     throw new ArgumentError(
       'layer',
-      `the name of a tensor or node of the model (${candidates.length} tensors${close.length ? `, e.g. ${close.map((c) => `'${c}'`).join(', ')}` : ''}; list them with model.layers())`,
+      describeChoices('the tensors computed by the model (or a node name)', ref.layer, this.layerNames(), 'list them with model.layers()'),
       `'${ref.layer}'`,
     );
   }
 
-  async layers(): Promise<readonly string[]> {
+  /** The float tensors computed by the model's nodes, in graph order: what layer methods can explain. */
+  private layerNames(): string[] {
     return this.graph.graph.node.flatMap((n) => n.output).filter((o) => o && this.graph.isFloat(o));
+  }
+
+  async layers(): Promise<readonly string[]> {
+    return this.layerNames();
   }
 
   private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[], rules: BackwardRule = 'gradient', of?: string): Promise<Compiled> {

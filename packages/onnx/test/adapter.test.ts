@@ -106,7 +106,7 @@ describe('fromOnnx', () => {
     // the node name works too, and unknown names list what exists
     const byNode = await model.forward({ inputs: [x], capture: [{ layer: '/conv1/Conv', side: 'input', index: 0 }] });
     expect(Array.from(byNode.captured[0]!.data as Float32Array)).toEqual(Array.from(x.data as Float32Array));
-    await expect(model.forward({ inputs: [x], capture: [{ layer: 'relu9' }] })).rejects.toThrow(/layer: expected the name of a tensor or node of the model/);
+    await expect(model.forward({ inputs: [x], capture: [{ layer: 'relu9' }] })).rejects.toThrow(/layer: expected one of the tensors computed by the model \(or a node name\): '\/conv1\/Conv_output_0'/);
     expect(await model.layers()).toContain('/Relu_output_0');
     model.dispose();
   });

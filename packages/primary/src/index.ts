@@ -7,6 +7,7 @@ export { DeepLift, type DeepLiftOptions } from './deep-lift.js';
 export { DeepLiftShap, type DeepLiftShapOptions } from './deep-lift-shap.js';
 export { Deconvolution, type DeconvolutionOptions } from './deconvolution.js';
 export { GuidedBackprop, type GuidedBackpropOptions } from './guided-backprop.js';
+export { GuidedGradCam, type GuidedGradCamOptions } from './guided-grad-cam.js';
 export { FeatureAblation, type FeatureAblationOptions } from './feature-ablation.js';
 export { FeaturePermutation, type FeaturePermutationOptions } from './feature-permutation.js';
 export { KernelShap, type KernelShapOptions } from './kernel-shap.js';
@@ -22,7 +23,7 @@ export { IntegratedGradients, type IntegratedGradientsOptions } from './integrat
 export { Saliency, type SaliencyOptions } from './saliency.js';
 export { primaryMethods, type MethodEntry } from './registry.js';
 export type { AttributionResult, GradientOptions, OnePassOptions, PathOptions, PerturbationOptions, SamplingOptions } from './types.js';
-export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, Target } from '@attribution/core';
+export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, InterpolateMode, LayerName, Target } from '@attribution/core';
 export {
   AbortError,
   ArgumentError,

@@ -1,3 +1,4 @@
+import type { LayerName } from '@attribution/core';
 import { ArgumentError, type Model } from '@attribution/tensor';
 import { Deconvolution } from './deconvolution.js';
 import { DeepLift } from './deep-lift.js';
@@ -6,6 +7,7 @@ import { FeatureAblation } from './feature-ablation.js';
 import { FeaturePermutation } from './feature-permutation.js';
 import { GradientShap } from './gradient-shap.js';
 import { GuidedBackprop } from './guided-backprop.js';
+import { GuidedGradCam } from './guided-grad-cam.js';
 import { KernelShap } from './kernel-shap.js';
 import { Lime } from './lime.js';
 import { NoiseTunnel, type AttributionMethod } from './noise-tunnel.js';
@@ -25,14 +27,17 @@ export interface MethodEntry {
   readonly baselines: boolean;
   /** Whether the method takes `featureMask`. */
   readonly featureMask: boolean;
-  /** Creates the method for a model. */
-  create<T>(model: Model<T>): { attribute(inputs: T[], options: object): Promise<AttributionResult<T[], T>> };
+  /** Whether the method needs a layer (passed to `create`). */
+  readonly layer: boolean;
+  /** Creates the method for a model (and a layer, for the methods that need one). */
+  create<T>(model: Model<T>, layer?: LayerName): { attribute(inputs: T[], options: object): Promise<AttributionResult<T[], T>> };
 }
 
-const entry = (className: string, baselines: boolean, create: MethodEntry['create'], featureMask = false): MethodEntry => ({
+const entry = (className: string, baselines: boolean, create: MethodEntry['create'], featureMask = false, layer = false): MethodEntry => ({
   className,
   baselines,
   featureMask,
+  layer,
   create,
 });
 
@@ -46,21 +51,22 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'gradient-shap': entry('GradientShap', true, (model) => new GradientShap(model) as never),
   'guided-backprop': entry('GuidedBackprop', false, (model) => new GuidedBackprop(model)),
   deconvolution: entry('Deconvolution', false, (model) => new Deconvolution(model)),
+  'guided-grad-cam': entry('GuidedGradCam', false, (model, layer) => new GuidedGradCam(model, layer as LayerName), false, true),
   'feature-ablation': entry('FeatureAblation', true, (model) => new FeatureAblation(model), true),
   occlusion: entry('Occlusion', true, (model) => new Occlusion(model) as never),
   'shapley-values': entry('ShapleyValues', true, (model) => new ShapleyValues(model), true),
   'shapley-value-sampling': entry('ShapleyValueSampling', true, (model) => new ShapleyValueSampling(model), true),
   'kernel-shap': entry('KernelShap', true, (model) => new KernelShap(model), true),
   lime: entry('Lime', true, (model) => new Lime(model), true),
-  'noise-tunnel': entry('NoiseTunnel', true, (model) => ({
-    // The wrapped method is named by the `baseMethod` option (default saliency).
+  'noise-tunnel': entry('NoiseTunnel', true, (model, layer) => ({
+    // The wrapped method is named by the `baseMethod` option (default saliency); a layer goes to it.
     attribute(inputs, options: { baseMethod?: string } & Record<string, unknown>) {
       const { baseMethod = 'saliency', ...rest } = options;
       const base = primaryMethods[baseMethod];
       if (!base || baseMethod === 'noise-tunnel') {
         throw new ArgumentError('baseMethod', `one of ${Object.keys(primaryMethods).filter((m) => m !== 'noise-tunnel').join(', ')}`, String(baseMethod));
       }
-      return new NoiseTunnel(base.create(model) as AttributionMethod<typeof inputs[number]>).attribute(inputs, rest);
+      return new NoiseTunnel(base.create(model, layer) as AttributionMethod<typeof inputs[number]>).attribute(inputs, rest);
     },
   }), true),
   'feature-permutation': entry('FeaturePermutation', false, (model) => new FeaturePermutation(model), true),

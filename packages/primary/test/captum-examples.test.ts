@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from '@attribution/tensor';
 import { fromTfjs } from '@attribution/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,13 +8,14 @@ import {
   DeepLiftShap,
   FeatureAblation,
   GuidedBackprop,
+  GuidedGradCam,
   KernelShap,
   Lime,
   Occlusion,
   ShapleyValueSampling,
   ShapleyValues,
 } from '../src/index.js';
-import { basicModelMultiLayer, convNetOneConv, linearMaxPoolLinearModel, reluDeepLiftModel, tanhDeepLiftModel } from './models.js';
+import { basicModelMultiLayer, convNetOneConv, linearMaxPoolLinearModel, reluDeepLiftModel, tanhDeepLiftModel } from '@attribution/testing';
 
 // Captum's own test values (CAPTUM-SEMANTICS §9.3), on Captum's toy models rebuilt in TensorFlow.js.
 
@@ -144,5 +146,40 @@ describe('GuidedBackprop and Deconvolution (Case 18)', () => {
     await close((await new Deconvolution(cn).attribute(C(), { target: 0 })).attributions, [2, 3, 3, 1, 3, 5, 5, 2, 3, 5, 5, 2, 1, 2, 2, 1], 0.01);
     const two = await new GuidedBackprop(cn).attribute([C(), tf.ones([1, 1, 4, 4])], { target: 0 });
     await close(two.attributions[0], [1, 2, 2, 1, 2, 4, 4, 2, 2, 4, 4, 2, 1, 2, 2, 1], 0.01);
+  });
+});
+
+describe('GuidedGradCam (Captum test_guided_grad_cam)', () => {
+  const cn = fromTfjs(convNetOneConv());
+  const C = (): tf.Tensor => tf.reshape(tf.range(0, 16), [1, 1, 4, 4]);
+  it('guided backprop times the nearest-upsampled non-negative Grad-CAM of relu1', async () => {
+    // Grad-CAM of relu1 is [[0, 4], [28, 32.5]]; guided backprop is the Case 18 map.
+    const { attributions } = await new GuidedGradCam(cn, 'relu1').attribute(C(), { target: 0 });
+    expect(attributions.shape).toEqual([1, 1, 4, 4]);
+    await close(attributions, [0, 0, 4, 4, 0, 0, 12, 8, 28, 84, 97.5, 65, 28, 56, 65, 32.5], 0.01);
+  });
+  it('bilinear resizing and several inputs', async () => {
+    const two = await new GuidedGradCam(cn, 'conv1').attribute([C(), tf.ones([1, 1, 4, 4])], { target: 0, interpolateMode: 'bilinear' });
+    expect(two.attributions).toHaveLength(2);
+    const guided = await new GuidedBackprop(cn).attribute([C(), tf.ones([1, 1, 4, 4])], { target: 0 });
+    const cam = [14.5, 19, 32.5, 37]; // Grad-CAM of conv1 on (C, O), all positive
+    const axis = [[0, 0, 0], [0, 1, 0.25], [0, 1, 0.75], [1, 1, 0]] as const; // bilinear 2 → 4, align_corners false
+    const up = Array.from({ length: 16 }, (_, k) => {
+      const [y0, y1, wy] = axis[Math.floor(k / 4)]!;
+      const [x0, x1, wx] = axis[k % 4]!;
+      const at = (y: number, x: number): number => cam[y * 2 + x]!;
+      return (at(y0, x0) * (1 - wx) + at(y0, x1) * wx) * (1 - wy) + (at(y1, x0) * (1 - wx) + at(y1, x1) * wx) * wy;
+    });
+    for (const i of [0, 1]) {
+      const g = await values(guided.attributions[i]);
+      await close(two.attributions[i], g.map((v, k) => v * up[k]!), 1e-3);
+    }
+  });
+  it('inputs without spatial dimensions matching the map are an ArgumentError', async () => {
+    const ml = fromTfjs(basicModelMultiLayer());
+    const call = new GuidedGradCam(ml, 'linear1').attribute(tf.tensor2d([[0, 100, 0]]), { target: 0 });
+    await expect(call).rejects.toThrow(ArgumentError);
+    await expect(call).rejects.toThrow(/inputs\[0\]: expected a tensor \[N, C, …\]/);
+    expect(() => new GuidedGradCam(ml, 3 as never)).toThrow(/layer: expected a layer name/);
   });
 });

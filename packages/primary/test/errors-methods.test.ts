@@ -16,7 +16,7 @@ import {
   ShapleyValueSampling,
   TargetError,
 } from '../src/index.js';
-import { basicModelMultiLayer } from './models.js';
+import { basicModelMultiLayer } from '@attribution/testing';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fromTfjs } from '@attribution/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttributionError, IntegratedGradients, ModelError, ShapeError, TargetError, type ArgumentError } from '../src/index.js';
-import { basicModelMultiLayer } from './models.js';
+import { basicModelMultiLayer } from '@attribution/testing';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

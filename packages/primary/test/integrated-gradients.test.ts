@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fromTfjs } from '@attribution/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, IntegratedGradients } from '../src/index.js';
-import { basicModel2, basicModelMultiLayer } from './models.js';
+import { basicModel2, basicModelMultiLayer } from '@attribution/testing';
 
 const values = async (t: tf.Tensor | undefined): Promise<number[]> => Array.from(await t!.data());
 const expectClose = (got: number[], want: number[], tol: number): void => {

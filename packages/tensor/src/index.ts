@@ -31,5 +31,6 @@ export {
   TargetError,
   describeValue,
 } from './errors.js';
+export { closestName, describeChoices, nearestNames } from './names.js';
 export type { Random } from './random.js';
 export { createRandom } from './random.js';

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ArgumentError, ModelError, ShapeError, describeValue, formatShape, shapesEqual, type LayerRef } from '@attribution/tensor';
+import { ArgumentError, ModelError, describeChoices, ShapeError, describeValue, formatShape, shapesEqual, type LayerRef } from '@attribution/tensor';
 import { isTfTensor } from './backend.js';
 
 /**
  * Marks a named layer inside a plain-function model: `tap('hidden', t)` returns `t` (or the value a layer
- * method substitutes) and lets layer methods read, replace and differentiate with respect to it.
+ * method substitutes) and lets layer methods read, replace and differentiate with respect to it. A layer
+ * with several output tensors taps each with its position, `tap('pair', b, 1)` (layer `{ layer: 'pair', index: 1 }`).
  */
-export type Tap = (name: string, value: tf.Tensor) => tf.Tensor;
+export type Tap = (name: string, value: tf.Tensor, index?: number) => tf.Tensor;
 
 /** The key of a layer tensor: `name` (output 0), `name:k` (output k) or `name:input:k`. */
 export function layerKey(ref: LayerRef): string {
@@ -49,11 +50,12 @@ export class HookContext {
   }
 
   /** The `tap` handed to function models. */
-  readonly tap: Tap = (name, value) => {
+  readonly tap: Tap = (name, value, index = 0) => {
     if (typeof name !== 'string' || !isTfTensor(value)) {
       throw new ArgumentError('tap(name, tensor)', 'a layer name and a tf.Tensor', `${describeValue(name)} and ${describeValue(value)}`);
     }
-    return this.hook(name, value);
+    if (!Number.isInteger(index) || index < 0) throw new ArgumentError('tap(name, tensor, index)', 'a non-negative integer output index', describeValue(index));
+    return this.hook(layerKey({ layer: name, index }), value);
   };
 
   /** Throws when a requested layer tensor was never met, listing those that were. */
@@ -62,7 +64,7 @@ export class HookContext {
       if (!this.seen.includes(key)) {
         throw new ArgumentError(
           'layer',
-          available.length ? `one of the model's layers: ${available.map((s) => `'${s}'`).join(', ')}` : 'a layer tapped by the model (it taps none)',
+          available.length ? describeChoices("the model's layers", key, available) : 'a layer tapped by the model (it taps none)',
           `'${key}'`,
         );
       }

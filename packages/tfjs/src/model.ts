@@ -5,6 +5,7 @@ import {
   BackendError,
   ModelError,
   describeValue,
+  formatShape,
   type ForwardRequest,
   type ForwardResult,
   type GradientRequest,
@@ -13,7 +14,7 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
-import { HookContext, hasLayerGraph, layerKey, runLayersModel, type Tap } from './hooks.js';
+import { HookContext, hasLayerGraph, layerKey, runLayersModel } from './hooks.js';
 import { withBackwardRule } from './rules.js';
 
 /** A plain function model: called as `fn(...inputs, ...additionalForwardArgs, tap)`. */
@@ -73,6 +74,19 @@ function releaseAbandonedTape(): void {
 }
 
 /** Turns a tfjs failure into a typed error with a hint. */
+/** A neuron selector function's value: one per example, shape `[N]`. */
+function checkSelected(selected: unknown, layer: tf.Tensor): tf.Tensor {
+  const n = layer.shape[0] as number;
+  if (!isTfTensor(selected) || selected.shape.length !== 1 || selected.shape[0] !== n) {
+    throw new ArgumentError(
+      'neuronSelector',
+      `a function of the layer tensor (shape ${formatShape(layer.shape)}) returning one value per example, shape [${n}]`,
+      isTfTensor(selected) ? `shape ${formatShape(selected.shape)}` : describeValue(selected),
+    );
+  }
+  return selected;
+}
+
 function wrapFailure(error: unknown, what: string): AttributionError {
   if (error instanceof AttributionError) return error;
   const message = error instanceof Error ? error.message : String(error);
@@ -240,9 +254,9 @@ export class TfjsModel implements Model<tf.Tensor> {
       owned.push(delta);
       return delta;
     });
+    let captured: tf.Tensor[] = [];
+    let output: tf.Tensor | undefined;
     try {
-      let captured: tf.Tensor[] = [];
-      let output: tf.Tensor | undefined;
       const f = (...vars: tf.Tensor[]): tf.Tensor => {
         const inputs = [...request.inputs];
         const rep = new Map(replace);
@@ -260,7 +274,7 @@ export class TfjsModel implements Model<tf.Tensor> {
         captured = (request.capture ?? []).map((r) => tf.keep(tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor)));
         const differentiated = ofKey ? (ctx.captured.get(ofKey) as tf.Tensor) : out;
         if (ofKey) output = tf.keep(tf.clone(out));
-        return request.select ? request.select(differentiated) : differentiated;
+        return request.select ? checkSelected(request.select(differentiated), differentiated) : differentiated;
       };
       // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
       const { value, grads } = withBackwardRule(request.rule, () => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights)));
@@ -268,6 +282,7 @@ export class TfjsModel implements Model<tf.Tensor> {
       return { output: output ?? value, captured, gradients: grads };
     } catch (e) {
       releaseAbandonedTape();
+      tf.dispose([...captured, ...(output ? [output] : [])]);
       throw wrapFailure(e, 'the gradient computation');
     } finally {
       tf.dispose(owned);

@@ -1,0 +1,42 @@
+import { Attribution, interpolate, resolveLayer, type InterpolateMode, type LayerName } from '@attribution/core';
+import type { Backend, LayerRef, Model } from '@attribution/tensor';
+
+/**
+ * The root of the layer methods: a model and the layer whose activations are explained — an ONNX tensor or
+ * node name, a tfjs LayersModel layer name or a function model's tap name, or a {@link LayerRef}.
+ */
+export abstract class LayerAttribution<T> extends Attribution<T> {
+  constructor(
+    model: Model<T>,
+    /** The layer (or layers, for the methods that accept several). */
+    readonly layer: LayerName | readonly LayerName[],
+  ) {
+    super(model);
+    for (const l of Array.isArray(layer) ? layer : [layer]) resolveLayer(l);
+  }
+
+  /** The layer references, at the layer's input when `toInput`. */
+  protected refs(toInput = false): LayerRef[] {
+    return (Array.isArray(this.layer) ? (this.layer as readonly LayerName[]) : [this.layer as LayerName]).map((l) => resolveLayer(l, toInput));
+  }
+
+  /** The single layer reference of the methods that take one layer. */
+  protected ref(toInput = false): LayerRef {
+    const refs = this.refs(toInput);
+    if (refs.length !== 1) throw new TypeError(`${this.constructor.name} takes one layer`);
+    return refs[0] as LayerRef;
+  }
+
+  /**
+   * Resizes a layer attribution's spatial dimensions (after `[N, C]`) to `size`, as Captum's
+   * `LayerAttribution.interpolate` (PyTorch semantics, `align_corners=False`; default `nearest`).
+   */
+  interpolate(attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest'): Promise<T> {
+    return interpolate(this.backend, attribution, size, mode);
+  }
+
+  /** {@link LayerAttribution.interpolate} without an instance: `LayerAttribution.interpolate(backend, map, [h, w])`. */
+  static interpolate<T>(backend: Backend<T>, attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest'): Promise<T> {
+    return interpolate(backend, attribution, size, mode);
+  }
+}

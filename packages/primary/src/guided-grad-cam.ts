@@ -1,0 +1,86 @@
+import {
+  Attribution,
+  RUN_OPTION_NAMES,
+  attributionSums,
+  checkBoolean,
+  checkOptionNames,
+  checkRowLimit,
+  gradCamMap,
+  gradientPass,
+  interpolate,
+  prepareTargetCall,
+  resolveLayer,
+  restoreStructure,
+  withScope,
+  type InterpolateMode,
+  type LayerName,
+} from '@attribution/core';
+import { ArgumentError, formatShape, type Model } from '@attribution/tensor';
+import type { AttributionResult, OnePassOptions } from './types.js';
+
+/** Options of {@link GuidedGradCam.attribute}. */
+export interface GuidedGradCamOptions<T> extends OnePassOptions<T> {
+  /** How the layer's Grad-CAM map is resized to each input (default `nearest`, as Captum). */
+  readonly interpolateMode?: InterpolateMode;
+  /** Compute Grad-CAM at the layer's input instead of its output. */
+  readonly attributeToLayerInput?: boolean;
+}
+
+const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', 'interpolateMode', 'attributeToLayerInput', ...RUN_OPTION_NAMES];
+const MODES: readonly InterpolateMode[] = ['nearest', 'linear', 'bilinear', 'area'];
+
+/**
+ * Guided Grad-CAM (Selvaraju et al., 2017): guided backpropagation at the inputs times the layer's
+ * non-negative Grad-CAM map resized to each input's spatial size, `GB(x) ⊙ up(relu(Σ_c ᾱ_c A_c))`.
+ * Inputs are `[N, C, …spatial]` with as many spatial dimensions as the layer map. Two gradient calls.
+ */
+export class GuidedGradCam<T> extends Attribution<T> {
+  constructor(
+    model: Model<T>,
+    /** The layer of the Grad-CAM map, usually the last convolution (its output must be `[N, C, …]`). */
+    readonly layer: LayerName,
+  ) {
+    super(model);
+    resolveLayer(layer);
+  }
+
+  get multipliesByInputs(): boolean {
+    return false;
+  }
+
+  attribute(inputs: T, options?: GuidedGradCamOptions<T>): Promise<AttributionResult<T, T>>;
+  attribute(inputs: readonly T[], options?: GuidedGradCamOptions<T>): Promise<AttributionResult<T[], T>>;
+  async attribute(inputs: T | readonly T[], options: GuidedGradCamOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
+    checkOptionNames(options, OPTION_NAMES, 'GuidedGradCam.attribute');
+    const mode = options.interpolateMode ?? 'nearest';
+    if (!MODES.includes(mode)) throw new ArgumentError('interpolateMode', `one of ${MODES.map((m) => `'${m}'`).join(', ')}`, String(mode));
+    const ref = resolveLayer(this.layer, checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false));
+    const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
+    const { model, backend: b } = this;
+    return withScope(b, async (scope) => {
+      const call = await prepareTargetCall(model, inputs, options, scope);
+      const run = { ...options, maxRows };
+      const cam = await gradientPass(model, call, { wrt: [ref], capture: [ref] }, scope, run);
+      const map = scope.track(gradCamMap(b, cam.gradients[0] as T, cam.captured[0] as T, { reluAttributions: true, attrDimSummation: true }));
+      scope.free([...cam.gradients, ...cam.captured]);
+      const guided = await gradientPass(model, call, {}, scope, { ...run, rule: 'guided-backprop' });
+      const mapShape = b.shape(map);
+      const attributions = await Promise.all(
+        call.x.tensors.map(async (x, i) => {
+          const shape = b.shape(x);
+          if (shape.length !== mapShape.length || shape.length < 3) {
+            throw new ArgumentError(
+              `inputs[${i}]`,
+              `a tensor [N, C, …] with ${Math.max(1, mapShape.length - 2)} spatial dimension(s), like the Grad-CAM map of shape ${formatShape(mapShape)}`,
+              `shape ${formatShape(shape)}`,
+            );
+          }
+          const up = scope.track(await interpolate(b, map, shape.slice(2), mode));
+          return scope.track(b.mul(guided.gradients[i] as T, up));
+        }),
+      );
+      await attributionSums(b, attributions);
+      return { attributions: restoreStructure(call.x, scope.release(attributions)) };
+    });
+  }
+}
