@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { closestName } from '@attribution/core';
 import { fromOnnx, type HostTensor, type OnnxModel, type OrtModule } from '@attribution/onnx';
+import { layerMethods } from '@attribution/layer';
+import { neuronMethods } from '@attribution/neuron';
 import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
-import { ArgumentError, AttributionError, toNumbers } from '@attribution/tensor';
+import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
-import { parseOptions, parseTarget, readTensor } from './read.js';
+import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
 
@@ -44,21 +46,53 @@ interface ExplainOptions {
   baseline: string[];
   featureMask: string[];
   target?: string;
+  layer?: string;
+  neuron?: string;
   options?: string;
   output?: string;
   out?: string;
   runtime: string;
 }
 
-async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io): Promise<void> {
-  const method = primaryMethods[o.method];
+/** A method of any family, as the CLI runs it. */
+interface CliMethod {
+  readonly family: 'primary' | 'layer' | 'neuron';
+  readonly className: string;
+  readonly baselines: boolean;
+  readonly featureMask: boolean;
+  readonly target: boolean;
+  readonly layer: boolean;
+  create(model: OnnxModel, layer?: string): { attribute(inputs: HostTensor[], options: object): Promise<{ attributions: unknown; delta?: unknown }> };
+}
+
+const METHODS: Readonly<Record<string, CliMethod>> = {
+  ...Object.fromEntries(Object.entries(primaryMethods).map(([name, m]) => [name, { family: 'primary', target: true, ...m }])),
+  ...Object.fromEntries(Object.entries(layerMethods).map(([name, m]) => [name, { family: 'layer', featureMask: false, target: name !== 'layer-activation', layer: true, ...m }])),
+  ...Object.fromEntries(
+    Object.entries(neuronMethods).map(([name, m]) => [name, { family: 'neuron', featureMask: name === 'neuron-feature-ablation', layer: true, ...m, create: (model: OnnxModel, layer?: string) => m.create(model, layer as string) }]),
+  ),
+} as Record<string, CliMethod>;
+
+/** The method named by `--method`, checked against the other flags. */
+function chooseMethod(o: ExplainOptions): CliMethod {
+  const method = METHODS[o.method];
   if (!method) {
-    const guess = closestName(o.method, Object.keys(primaryMethods));
-    throw new ArgumentError('--method', `one of ${Object.keys(primaryMethods).join(', ')}`, `'${o.method}'`, guess ? `Did you mean ${guess}?` : undefined);
+    const guess = closestName(o.method, Object.keys(METHODS));
+    throw new ArgumentError('--method', `one of ${Object.keys(METHODS).join(', ')}`, `'${o.method}'`, guess ? `Did you mean ${guess}?` : undefined);
   }
   if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
   if (o.baseline.length > 0 && !method.baselines) throw new ArgumentError('--baseline', `no baseline: ${o.method} does not take baselines`, `${o.baseline.length}`);
   if (o.featureMask.length > 0 && !method.featureMask) throw new ArgumentError('--feature-mask', `no feature mask: ${o.method} does not take one`, `${o.featureMask.length}`);
+  if (o.target !== undefined && !method.target) throw new ArgumentError('--target', `no target: ${o.method} explains ${method.family === 'neuron' ? 'a neuron (--neuron)' : 'no model output'}`, `'${o.target}'`);
+  if (method.layer && o.layer === undefined) throw new ArgumentError('--layer', `a layer (an ONNX tensor or node name; list them with 'attribution inspect --layers') for ${o.method}`, 'none');
+  if (!method.layer && o.layer !== undefined) throw new ArgumentError('--layer', `no layer: ${o.method} attributes to the inputs`, `'${o.layer}'`);
+  if (method.family === 'neuron' && o.neuron === undefined) throw new ArgumentError('--neuron', `the neuron's index in the layer output without the batch dimension, e.g. 3 or 0,1,1, for ${o.method}`, 'none');
+  if (method.family !== 'neuron' && o.neuron !== undefined) throw new ArgumentError('--neuron', `no neuron: ${o.method} is not a neuron method`, `'${o.neuron}'`);
+  return method;
+}
+
+async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io): Promise<void> {
+  const method = chooseMethod(o);
   const ort = await loadRuntime(o.runtime);
   const model: OnnxModel = await fromOnnx(ort, modelPath, o.output ? { output: o.output } : {});
   try {
@@ -71,6 +105,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
     let bar: SingleBar | undefined;
     const options = {
       ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
+      ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
       ...(baselines.length ? { baselines: baselines.length === 1 && inputs.length === 1 ? baselines[0] : baselines } : {}),
       ...(masks.length ? { featureMask: masks.length === 1 && inputs.length === 1 ? masks[0] : masks } : {}),
       ...extra,
@@ -84,24 +119,36 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
           }
         : undefined,
     };
-    const attributing = method.create(model).attribute(inputs, options);
+    const attributing = method.create(model, o.layer).attribute(inputs, options);
     const result = await attributing.finally(() => bar?.stop());
-    const attributions = result.attributions as HostTensor[];
+    // Layer methods return the layer's shape; Lime and KernelShap with returnInputShape false one [N, M] tensor.
+    const attributions = (Array.isArray(result.attributions) ? result.attributions : [result.attributions]) as HostTensor[];
     const delta = result.delta as HostTensor | undefined;
-    const names = model.inputNames.slice(0, inputs.length);
+    const names =
+      method.family === 'layer'
+        ? [o.layer as string]
+        : attributions.length === inputs.length && attributions.every((a, i) => shapesEqual(a.dims, (inputs[i] as HostTensor).dims))
+          ? model.inputNames.slice(0, inputs.length)
+          : ['interpretable features'];
     if (o.out) {
       const json = {
         method: o.method,
         model: typeof modelPath === 'string' ? modelPath : 'seed',
         output: model.output,
         target: options.target ?? null,
+        ...(o.layer !== undefined ? { layer: o.layer } : {}),
+        ...(o.neuron !== undefined ? { neuron: options.neuronSelector } : {}),
         attributions: attributions.map((a, i) => ({ name: names[i], shape: a.dims, data: Array.from(toNumbers(a.data)) })),
         ...(delta ? { delta: Array.from(toNumbers(delta.data)) } : {}),
       };
       await writeFile(o.out, `${JSON.stringify(json)}\n`);
       io.out(`wrote ${o.out}\n`);
     } else {
-      io.out(`${method.className} on '${model.output}'${options.target !== undefined ? `, target ${JSON.stringify(options.target)}` : ''} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'})\n`);
+      const what =
+        method.family === 'neuron'
+          ? `neuron ${JSON.stringify(options.neuronSelector)} of '${o.layer}'`
+          : `'${model.output}'${options.target !== undefined ? `, target ${JSON.stringify(options.target)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
+      io.out(`${method.className} on ${what} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'})\n`);
       io.out(`${summarize(names, attributions, delta)}\n`);
     }
   } finally {
@@ -109,7 +156,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
   }
 }
 
-async function inspect(modelPath: string, io: Io): Promise<void> {
+async function inspect(modelPath: string, o: { layers?: boolean }, io: Io): Promise<void> {
   const { readFile } = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
@@ -130,6 +177,8 @@ async function inspect(modelPath: string, io: Io): Promise<void> {
   ];
   const missing = s.ops.filter((op) => !op.gradient).map((op) => op.op);
   lines.push(missing.length ? `gradient methods need rules for: ${missing.join(', ')} (or --options '{"gradient":"finite-difference"}' on the model)` : 'every operator has a gradient rule: all methods work on this model');
+  if (o.layers) lines.push('layers (tensors to pass as --layer):', ...s.layers.map((l) => `  ${l.name}  ${l.op} ${dims(l.shape)}`));
+  else lines.push(`${s.layers.length} layer tensors (list them with --layers)`);
   io.out(`${lines.join('\n')}\n`);
 }
 
@@ -159,19 +208,26 @@ export function program(io: Io = processIo): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   cmd
     .command('explain')
-    .description('attribute a model output to its inputs')
+    .description("attribute a model output to its inputs or to a layer, or a neuron's value to the inputs")
     .argument('<model>', 'the ONNX model file')
-    .requiredOption('--method <name>', `the method: ${Object.keys(primaryMethods).join(', ')}`)
+    .requiredOption('--method <name>', `the method: ${Object.keys(METHODS).join(', ')}`)
     .option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs', collect, [])
     .option('--baseline <file|number>', 'a baseline per input (default zeros)', collect, [])
     .option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json) for perturbation methods', collect, [])
     .option('--target <n|n,n,...>', 'the output index to explain, or one per example')
+    .option('--layer <name>', 'the layer (an ONNX tensor or node name) for layer and neuron methods and guided-grad-cam')
+    .option('--neuron <i,j,...>', 'the neuron: its index in the layer output without the batch dimension; a:b ranges select a block (summed)')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
     .option('--output <name>', 'the model output to explain (default: the first)')
     .option('--out <file>', 'write {method, attributions: [{name, shape, data}], delta?} as JSON')
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
-  cmd.command('inspect').description('inputs, outputs, operators and which have gradient rules').argument('<model>', 'the ONNX model file').action(async (model: string) => inspect(model, io));
+  cmd
+    .command('inspect')
+    .description('inputs, outputs, operators and which have gradient rules')
+    .argument('<model>', 'the ONNX model file')
+    .option('--layers', 'also list the tensors layer and neuron methods can explain')
+    .action(async (model: string, opts: { layers?: boolean }) => inspect(model, opts, io));
   cmd.command('demo').description("Captum's seed example").action(async () => demo(io));
   return cmd;
 }

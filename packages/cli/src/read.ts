@@ -86,3 +86,18 @@ export function parseOptions(text: string | undefined): Record<string, unknown> 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ArgumentError('--options', 'a JSON object', `'${text}'`);
   return value as Record<string, unknown>;
 }
+
+/** Parses `--neuron`: `3`, `0,1,1` (one index per dimension) or with `a:b` ranges, e.g. `0:2,1` (a summed block). */
+export function parseNeuron(text: string): number[] | { block: (number | [number, number])[] } {
+  const parts = text.split(',').map((p) => p.trim());
+  const parsed = parts.map((p): number | [number, number] | undefined => {
+    if (/^-?\d+$/.test(p)) return Number(p);
+    const range = /^(\d+):(\d+)$/.exec(p);
+    return range ? [Number(range[1]), Number(range[2])] : undefined;
+  });
+  if (parsed.some((p) => p === undefined)) {
+    throw new ArgumentError('--neuron', 'comma-separated integers (one per layer dimension after the batch), or a:b ranges', `'${text}'`);
+  }
+  const values = parsed as (number | [number, number])[];
+  return values.every((v) => typeof v === 'number') ? (values as number[]) : { block: values };
+}

@@ -80,12 +80,58 @@ describe('attribution CLI', () => {
     expect(fp.code).toBe(0);
   });
 
+  it('runs every layer and neuron method and guided-grad-cam with --layer and --neuron', async () => {
+    const layer = '/2/Conv_output_0';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-cli-'));
+    const refs = path.join(dir, 'refs.json');
+    fs.writeFileSync(refs, JSON.stringify({ shape: [2, 1, 8, 8], dtype: 'float32', data: Array.from({ length: 128 }, (_, i) => (i % 5) / 10) }));
+    const runs: [string, string[], RegExp][] = [
+      ['layer-activation', [], /\/2\/Conv_output_0 \[1, 32, 8, 8\]: sum/],
+      ['layer-gradient-x-activation', ['--target', '3'], /\/2\/Conv_output_0 \[1, 32, 8, 8\]: sum/],
+      ['layer-conductance', ['--target', '3', '--options', '{"nSteps":5}'], /\[1, 32, 8, 8\]/],
+      ['internal-influence', ['--target', '3', '--options', '{"nSteps":5}'], /\[1, 32, 8, 8\]/],
+      ['layer-integrated-gradients', ['--target', '3', '--options', '{"nSteps":5,"returnConvergenceDelta":true}'], /delta/],
+      ['layer-grad-cam', ['--target', '3', '--options', '{"reluAttributions":true}'], /LayerGradCam on 'logits', target 3, layer '\/2\/Conv_output_0'[^]*\[1, 1, 8, 8\]/],
+      ['layer-deep-lift', ['--target', '3'], /\[1, 32, 8, 8\]/],
+      ['layer-feature-ablation', ['--target', '3'], /\[1, 32, 8, 8\]/],
+      ['layer-gradient-shap', ['--target', '3', '--baseline', refs, '--options', '{"nSamples":3,"seed":1}'], /\[1, 32, 8, 8\]/],
+      ['neuron-gradient', ['--neuron', '4,2,2'], /NeuronGradient on neuron \[4,2,2\] of '\/2\/Conv_output_0'[^]*x \[1, 1, 8, 8\]: sum/],
+      ['neuron-integrated-gradients', ['--neuron', '0:4,2,2', '--options', '{"nSteps":5}'], /neuron \{"block":\[\[0,4\],2,2\]\}/],
+      ['neuron-conductance', ['--neuron', '4,2,2', '--target', '3', '--options', '{"nSteps":5}'], /x \[1, 1, 8, 8\]/],
+      ['neuron-deep-lift', ['--neuron', '4,2,2'], /x \[1, 1, 8, 8\]/],
+      ['neuron-feature-ablation', ['--neuron', '4,2,2'], /x \[1, 1, 8, 8\]/],
+      ['neuron-gradient-shap', ['--neuron', '4,2,2', '--baseline', refs, '--options', '{"nSamples":3,"seed":1}'], /x \[1, 1, 8, 8\]/],
+      ['neuron-guided-backprop', ['--neuron', '4,2,2'], /x \[1, 1, 8, 8\]/],
+      ['neuron-deconvolution', ['--neuron', '4,2,2'], /x \[1, 1, 8, 8\]/],
+      ['guided-grad-cam', ['--target', '3'], /GuidedGradCam[^]*x \[1, 1, 8, 8\]/],
+    ];
+    for (const [method, extra, pattern] of runs) {
+      const r = await run('explain', digits, '--method', method, '--input', example('digit-3.npy'), '--layer', layer, ...extra);
+      expect(r.err, method).toBe('');
+      expect(r.code, method).toBe(0);
+      expect(r.out, method).toMatch(pattern);
+    }
+    const out = path.join(dir, 'cam.json');
+    expect((await run('explain', digits, '--method', 'layer-grad-cam', '--layer', layer, '--input', example('digit-3.npy'), '--target', '3', '--out', out)).code).toBe(0);
+    const json = JSON.parse(fs.readFileSync(out, 'utf8')) as { layer: string; attributions: { name: string; shape: number[] }[] };
+    expect(json.layer).toBe(layer);
+    expect(json.attributions[0]).toMatchObject({ name: layer, shape: [1, 1, 8, 8] });
+  });
+
+  it('lime with returnInputShape false prints the interpretable features', async () => {
+    const r = await run('explain', digits, '--method', 'lime', '--input', example('digit-3.npy'), '--target', '3', '--options', '{"nSamples":16,"seed":1,"returnInputShape":false}');
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/interpretable features \[1, 64\]/);
+  });
+
   it('inspect lists inputs, outputs and gradient coverage', async () => {
     const r = await run('inspect', path.join(fixtures, 'real/mobilenet_v2_64.onnx'));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/x {2}float \[batch, 3, 64, 64\]/);
     expect(r.out).toMatch(/Conv +52 {2}yes/);
     expect(r.out).toMatch(/every operator has a gradient rule/);
+    const layers = await run('inspect', digits, '--layers');
+    expect(layers.out).toMatch(/layers \(tensors to pass as --layer\):\n {2}\/0\/Conv_output_0 {2}Conv \[batch, 16, 8, 8\]/);
   });
 
   it('fails with one clear line and a non-zero code', async () => {
@@ -100,6 +146,13 @@ describe('attribution CLI', () => {
       [['explain', example('digit-3.npy'), '--method', 'saliency', '--input', example('digit-3.npy')], /not an ONNX model/],
       [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--output', 'probs'], /output: expected one of the model outputs: 'logits'/],
       [['inspect', 'missing.onnx'], /model: expected a readable ONNX file/],
+      [['explain', digits, '--method', 'layer-grad-cam', '--input', example('digit-3.npy'), '--target', '3'], /--layer: expected a layer/],
+      [['explain', digits, '--method', 'layer-grad-cam', '--input', example('digit-3.npy'), '--target', '3', '--layer', 'conv9'], /layer: expected one of the tensors computed by the model \(or a node name\): '\/0\/Conv_output_0'/],
+      [['explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--layer', '/0/Conv_output_0'], /--layer: expected no layer/],
+      [['explain', digits, '--method', 'neuron-gradient', '--input', example('digit-3.npy'), '--layer', '/0/Conv_output_0'], /--neuron: expected the neuron's index/],
+      [['explain', digits, '--method', 'neuron-gradient', '--input', example('digit-3.npy'), '--layer', '/0/Conv_output_0', '--neuron', '16,0,0'], /neuronSelector: expected index 0 in \[-16, 16\)/],
+      [['explain', digits, '--method', 'neuron-gradient', '--input', example('digit-3.npy'), '--layer', '/0/Conv_output_0', '--neuron', 'a'], /--neuron: expected comma-separated integers/],
+      [['explain', digits, '--method', 'neuron-gradient', '--input', example('digit-3.npy'), '--layer', '/0/Conv_output_0', '--neuron', '1', '--target', '3'], /--target: expected no target/],
     ];
     for (const [argv, pattern] of cases) {
       const r = await run(...argv);

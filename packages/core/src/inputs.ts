@@ -29,17 +29,17 @@ export function describeTensorLike<T>(backend: Backend<T>, value: unknown): stri
   }
   const text = describeValue(value);
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value)
-    ? `${text} that is not a ${backend.name} tensor (tensors from another backend cannot be mixed)`
+    ? `${text} that is not a tensor of the ${backend.name} backend (tensors from different backends cannot be mixed)`
     : text;
 }
 
 /** Checks that `value` is a live tensor of `backend`. */
 export function checkTensor<T>(backend: Backend<T>, argument: string, value: unknown): T {
   if (!backend.isTensor(value)) {
-    throw new ArgumentError(argument, `a ${backend.name} tensor`, describeTensorLike(backend, value));
+    throw new ArgumentError(argument, `a tensor of the ${backend.name} backend`, describeTensorLike(backend, value));
   }
   if (backend.isDisposed(value)) {
-    throw new ArgumentError(argument, `a live ${backend.name} tensor`, 'a tensor that has been disposed');
+    throw new ArgumentError(argument, `a live tensor of the ${backend.name} backend`, 'a tensor that has been disposed');
   }
   return value;
 }
@@ -70,7 +70,7 @@ export async function prepareInputs<T>(
   const single = !Array.isArray(inputs);
   const list: readonly unknown[] = single ? [inputs] : (inputs as readonly unknown[]);
   if (list.length === 0) {
-    throw new ArgumentError(argument, `a ${backend.name} tensor or a non-empty array of them`, 'an empty array');
+    throw new ArgumentError(argument, `a tensor of the ${backend.name} backend or a non-empty array of them`, 'an empty array');
   }
   const tensors = list.map((value, i) => checkTensor(backend, single ? argument : `${argument}[${i}]`, value));
   const shapes = tensors.map((t) => backend.shape(t));

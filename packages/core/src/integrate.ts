@@ -1,7 +1,10 @@
 import type { Backend } from '@attribution/tensor';
-import { approximationParameters, type ApproximationMethod } from './approximation.js';
-import { stepRanges } from './batching.js';
-import { throwIfAborted, type RunOptions } from './options.js';
+import { approximationParameters, checkApproximationMethod, type ApproximationMethod } from './approximation.js';
+import { argRepeater } from './args.js';
+import { prepareBaselines } from './baselines.js';
+import { checkBatchRows, stepRanges } from './batching.js';
+import type { PreparedInputs } from './inputs.js';
+import { checkInteger, throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
 
 /** A path integral of gradients along the straight line `start + α (end − start)`. */
@@ -56,6 +59,62 @@ export async function integrateGradients<T>(p: PathIntegral<T>): Promise<T[]> {
   }
   scope.free(endpoints);
   return totals ?? [];
+}
+
+/** Options of the methods that integrate along the straight path from the baselines to the inputs. */
+export interface InputPathOptions extends RunOptions {
+  readonly baselines?: unknown;
+  /** Number of steps (default 50). */
+  readonly nSteps?: number;
+  readonly method?: ApproximationMethod;
+  /** The most rows one model call may see. */
+  readonly internalBatchSize?: number;
+}
+
+/** What {@link integrateInputPath} returns, all owned by the scope. */
+export interface InputPath<T> {
+  readonly baselines: T[];
+  /** `x − x′` per input. */
+  readonly diffs: T[];
+  /** `Σ_k w_k · g(x′ + α_k (x − x′))` per gradient tensor. */
+  readonly integral: T[];
+  readonly maxRows: number | undefined;
+}
+
+/**
+ * The path integral of the input-space path methods (Integrated Gradients and its layer and neuron
+ * variants): validates `nSteps`, `method`, `internalBatchSize` and the baselines, then integrates
+ * `gradientAt(points, stepSizes, args)` — gradients at step-major points, weighted by the step sizes, with
+ * the additional arguments repeated for the chunk — along `x′ + α (x − x′)`.
+ */
+export async function integrateInputPath<T>(
+  b: Backend<T>,
+  call: { readonly x: PreparedInputs<T>; readonly args: readonly unknown[] },
+  options: InputPathOptions,
+  scope: Scope<T>,
+  defaultMethod: ApproximationMethod,
+  gradientAt: (points: readonly T[], stepSizes: readonly number[], args: unknown[]) => Promise<readonly T[]>,
+): Promise<InputPath<T>> {
+  const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
+  const method = checkApproximationMethod(options.method ?? defaultMethod);
+  const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, call.x.batchSize);
+  const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
+  const diffs = call.x.tensors.map((t, i) => scope.track(b.sub(t, baselines[i] as T)));
+  const argsFor = argRepeater(b, call.args, scope);
+  const integral = await integrateGradients({
+    backend: b,
+    scope,
+    starts: baselines,
+    diffs,
+    examples: call.x.batchSize,
+    nSteps,
+    method,
+    maxRows,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    gradientAt: (points, stepSizes) => gradientAt(points, stepSizes, argsFor(stepSizes.length)),
+  });
+  return { baselines, diffs, integral, maxRows };
 }
 
 /** The matrix `[diff; start]` (shape `[2, size]`), from which path points are one matrix product. */

@@ -16,7 +16,7 @@ import { TargetSelection, type TargetSpec } from './target.js';
 /** Checks what a model returned: a live tensor of its backend, numeric, with `rows` rows. */
 export function checkOutput<T>(backend: Backend<T>, output: unknown, rows: number): T {
   if (!backend.isTensor(output)) {
-    throw new ModelError(`The model returned ${describeValue(output)}, not a ${backend.name} tensor.`);
+    throw new ModelError(`The model returned ${describeValue(output)}, not a tensor of the ${backend.name} backend.`);
   }
   const dtype = backend.dtype(output);
   if (!isFloatDType(dtype) && dtype !== 'int32' && dtype !== 'int64') {

@@ -1,14 +1,9 @@
 import {
   RUN_OPTION_NAMES,
-  argRepeater,
   attributionSums,
-  checkApproximationMethod,
-  checkBatchRows,
   checkBoolean,
-  checkInteger,
   checkOptionNames,
-  integrateGradients,
-  prepareBaselines,
+  integrateInputPath,
   prepareTargetCall,
   targetGradients,
   withScope,
@@ -27,39 +22,22 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'nSteps', 
  * anything. One gradient call per chunk of steps.
  */
 export class InternalInfluence<T> extends LayerAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 
   async attribute(inputs: T | readonly T[], options: InternalInfluenceOptions<T> = {}): Promise<LayerAttributionResult<T, T>> {
     checkOptionNames(options, OPTION_NAMES, 'InternalInfluence.attribute');
-    const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
-    const method = checkApproximationMethod(options.method ?? 'gausslegendre');
-    const toInput = checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false);
+    const ref = this.ref(checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false));
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
-      const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, call.x.batchSize);
-      const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
-      const diffs = call.x.tensors.map((t, i) => scope.track(b.sub(t, baselines[i] as T)));
-      const argsFor = argRepeater(b, call.args, scope);
-      const ref = this.ref(toInput);
-      const [influence] = await integrateGradients({
-        backend: b,
-        scope,
-        starts: baselines,
-        diffs,
-        examples: call.x.batchSize,
-        nSteps,
-        method,
-        maxRows,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        gradientAt: (points, stepSizes) =>
-          targetGradients(model, { inputs: points, args: argsFor(stepSizes.length), outputWeights: call.selection.weights(b, stepSizes, scope), wrt: [ref] }),
-      });
-      await attributionSums(b, [influence as T]);
-      return { attributions: scope.release(influence as T) };
+      const path = await integrateInputPath(b, call, options, scope, 'gausslegendre', (points, stepSizes, args) =>
+        targetGradients(model, { inputs: points, args, outputWeights: call.selection.weights(b, stepSizes, scope), wrt: [ref] }),
+      );
+      const influence = path.integral[0] as T;
+      await attributionSums(b, [influence]);
+      return { attributions: scope.release(influence) };
     });
   }
 }

@@ -27,7 +27,7 @@ export class LayerActivation<T> extends LayerAttribution<T> {
     super(model, layer);
   }
 
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

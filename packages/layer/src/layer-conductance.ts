@@ -36,7 +36,7 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'nSteps', 
  * `Σ_k G_k ⊙ (A_{k+1} − A_k)`. Chunks of steps overlap by one point, so no difference is lost.
  */
 export class LayerConductance<T> extends LayerAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

@@ -9,6 +9,7 @@ import {
   prepareBaselines,
   prepareTargetCall,
   withScope,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { Baselines, LayerName } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
@@ -33,16 +34,9 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'attribute
  * layer's own rule does not apply (it lies before the attribution point). One model call.
  */
 export class LayerDeepLift<T> extends LayerAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName, options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'LayerDeepLift');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   async attribute(inputs: T | readonly T[], options: LayerDeepLiftOptions<T> = {}): Promise<LayerAttributionResult<T, T>> {
@@ -57,7 +51,7 @@ export class LayerDeepLift<T> extends LayerAttribution<T> {
       const ref = this.ref(toInput);
       const pass = await deepLiftPass(model, call, baselines, scope, { ...options, maxRows }, { wrt: [ref], capture: [ref] });
       const m = pass.multipliers[0] as T;
-      const attributions = this.multiplyByInputs
+      const attributions = this.multipliesByInputs
         ? scope.track(b.tidy(() => b.mul(b.sub(pass.capturedInputs[0] as T, pass.capturedBaselines[0] as T), m)))
         : m;
       const totals = await attributionSums(b, [attributions]);

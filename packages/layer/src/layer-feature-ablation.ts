@@ -35,7 +35,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
  * `2 + ⌈features / perturbationsPerEval⌉` model calls.
  */
 export class LayerFeatureAblation<T> extends LayerAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

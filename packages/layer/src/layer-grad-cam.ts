@@ -29,7 +29,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
  * {@link LayerAttribution.interpolate}). One gradient call.
  */
 export class LayerGradCam<T> extends LayerAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

@@ -14,6 +14,7 @@ import {
   sliceRows,
   targetGradients,
   withScope,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { BaselineDistribution, LayerName } from '@attribution/core';
 import { sizeOf, toNumbers, type Model } from '@attribution/tensor';
@@ -44,16 +45,9 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'attribute
  * samples of each example.
  */
 export class LayerGradientShap<T> extends LayerAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName, options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'LayerGradientShap');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   override get stochastic(): boolean {
@@ -85,7 +79,7 @@ export class LayerGradientShap<T> extends LayerAttribution<T> {
         const { output, captured } = await model.forward({ inputs: both, args: bothArgs, capture: [ref] });
         const [acts] = scope.track([...captured]);
         const deltaA = scope.track(b.tidy(() => b.sub(sliceRows(b, acts as T, 0, rows), sliceRows(b, acts as T, rows, 2 * rows))));
-        const perSample = this.multiplyByInputs ? scope.track(b.mul(grad as T, deltaA)) : (grad as T);
+        const perSample = this.multipliesByInputs ? scope.track(b.mul(grad as T, deltaA)) : (grad as T);
         const totals = await attributionSums(b, [perSample]);
         layerShape = [n, ...b.shape(perSample).slice(1)];
         const per = sizeOf(layerShape.slice(1));

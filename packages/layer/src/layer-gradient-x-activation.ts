@@ -7,6 +7,7 @@ import {
   gradientPass,
   prepareTargetCall,
   withScope,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { LayerName } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
@@ -23,16 +24,9 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
 
 /** Layer Gradient × Activation: `∂F/∂A ⊙ A` for the layer activations A (or `∂F/∂A`). One gradient call. */
 export class LayerGradientXActivation<T> extends LayerAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName | readonly LayerName[], options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName | readonly LayerName[], options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'LayerGradientXActivation');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   async attribute(inputs: T | readonly T[], options: LayerGradientXActivationOptions<T> = {}): Promise<LayerAttributionResult<T | T[], T>> {
@@ -44,7 +38,7 @@ export class LayerGradientXActivation<T> extends LayerAttribution<T> {
       const call = await prepareTargetCall(model, inputs, options, scope, false, false);
       const refs = this.refs(toInput);
       const { gradients, captured } = await gradientPass(model, call, { wrt: refs, capture: refs }, scope, { ...options, maxRows });
-      const attributions = this.multiplyByInputs ? gradients.map((g, i) => scope.track(b.mul(g, captured[i] as T))) : gradients;
+      const attributions = this.multipliesByInputs ? gradients.map((g, i) => scope.track(b.mul(g, captured[i] as T))) : gradients;
       await attributionSums(b, attributions);
       return { attributions: Array.isArray(this.layer) ? scope.release(attributions) : scope.release(attributions[0] as T) };
     });

@@ -15,6 +15,7 @@ import {
   selectedOutputSums,
   targetGradients,
   withScope,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { LayerName } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
@@ -36,16 +37,9 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'nSteps', 
  * the layer replaced by the path points. Works for layers fed by integer inputs (token ids → embeddings).
  */
 export class LayerIntegratedGradients<T> extends LayerAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName, options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'LayerIntegratedGradients');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   async attribute(inputs: T | readonly T[], options: LayerIntegratedGradientsOptions<T> = {}): Promise<LayerAttributionResult<T, T>> {
@@ -86,7 +80,7 @@ export class LayerIntegratedGradients<T> extends LayerAttribution<T> {
             replace: [{ ref, value: points[0] as T }],
           }),
       });
-      const attributions = this.multiplyByInputs ? scope.track(b.mul(grads as T, diff)) : (grads as T);
+      const attributions = this.multipliesByInputs ? scope.track(b.mul(grads as T, diff)) : (grads as T);
       const totals = await attributionSums(b, [attributions]);
       const delta = returnDelta
         ? convergenceDelta(b, totals, await selectedOutputSums(model, baselines, call.args, call.selection, maxRows, scope), call.fInputs as Float64Array)

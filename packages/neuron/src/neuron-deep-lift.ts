@@ -1,7 +1,6 @@
 import {
   RUN_OPTION_NAMES,
   attributionSums,
-  checkBoolean,
   checkOptionNames,
   checkRowLimit,
   deepLiftPass,
@@ -10,6 +9,7 @@ import {
   withScope,
   type Baselines,
   type LayerName,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
 import { NeuronAttribution } from './neuron-attribution.js';
@@ -26,16 +26,9 @@ const OPTION_NAMES = ['neuronSelector', 'baselines', 'additionalForwardArgs', 'a
 
 /** Neuron DeepLift: DeepLift's multipliers of the neuron with respect to the inputs, `(x − x′) ⊙ m`. One model call. */
 export class NeuronDeepLift<T> extends NeuronAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName, options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'NeuronDeepLift');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   async attribute(inputs: T | readonly T[], options: NeuronDeepLiftOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
@@ -46,7 +39,7 @@ export class NeuronDeepLift<T> extends NeuronAttribution<T> {
       const call = await this.prepareNeuron(inputs, options, scope);
       const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
       const pass = await deepLiftPass(this.model, call, baselines, scope, { ...options, maxRows }, call.spec);
-      const attributions = this.multiplyByInputs
+      const attributions = this.multipliesByInputs
         ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(call.x.tensors[i] as T, baselines[i] as T), m))))
         : pass.multipliers;
       await attributionSums(b, attributions);

@@ -26,7 +26,7 @@ const OPTION_NAMES = ['neuronSelector', 'baselines', 'additionalForwardArgs', 'a
 
 /** Neuron feature ablation: feature ablation of the inputs, measuring the neuron's value instead of an output. */
 export class NeuronFeatureAblation<T> extends NeuronAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

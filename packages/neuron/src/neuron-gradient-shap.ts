@@ -3,7 +3,6 @@ import {
   addRowsToExamples,
   attributionSums,
   callSeed,
-  checkBoolean,
   checkInteger,
   checkOptionNames,
   checkRowLimit,
@@ -15,6 +14,7 @@ import {
   withScope,
   type BaselineDistribution,
   type LayerName,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import { sizeOf, toNumbers, type Model } from '@attribution/tensor';
 import { NeuronAttribution } from './neuron-attribution.js';
@@ -33,16 +33,9 @@ const OPTION_NAMES = ['neuronSelector', 'baselines', 'additionalForwardArgs', 'a
 
 /** Neuron GradientSHAP: GradientSHAP with the neuron's value in place of the model output. */
 export class NeuronGradientShap<T> extends NeuronAttribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, layer: LayerName, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, layer: LayerName, options: MultiplyByInputsOptions = {}) {
     super(model, layer);
-    checkOptionNames(options, ['multiplyByInputs'], 'NeuronGradientShap');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   override get stochastic(): boolean {
@@ -68,7 +61,7 @@ export class NeuronGradientShap<T> extends NeuronAttribution<T> {
         const grads = scope.track([
           ...(await targetGradients(this.model, { inputs: chunk.points, args: chunk.args, outputWeights: weights, wrt: chunk.points.map((_, i) => ({ input: i })), of: call.ref, select: call.spec.select })),
         ]);
-        const perSample = this.multiplyByInputs ? grads.map((g, i) => scope.track(b.tidy(() => b.mul(g, b.sub(chunk.noisy[i] as T, chunk.references[i] as T))))) : grads;
+        const perSample = this.multipliesByInputs ? grads.map((g, i) => scope.track(b.tidy(() => b.mul(g, b.sub(chunk.noisy[i] as T, chunk.references[i] as T))))) : grads;
         await attributionSums(b, perSample);
         for (let i = 0; i < perSample.length; i++) addRowsToExamples(sums[i] as Float64Array, toNumbers(await b.data(perSample[i] as T)), chunk.examples, sizes[i] as number);
         scope.free([...grads, ...perSample]);

@@ -12,7 +12,7 @@ const OPTION_NAMES = ['neuronSelector', 'additionalForwardArgs', 'attributeToNeu
 
 /** The gradient of a neuron (or of a summed block of neurons) with respect to the inputs. One gradient call. */
 export class NeuronGradient<T> extends NeuronAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

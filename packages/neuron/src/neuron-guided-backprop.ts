@@ -7,7 +7,7 @@ const OPTION_NAMES = ['neuronSelector', 'additionalForwardArgs', 'attributeToNeu
 
 /** Guided backpropagation of a neuron: its gradient with ReLUs passing back only positive gradients. */
 export class NeuronGuidedBackprop<T> extends NeuronAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 
@@ -19,7 +19,7 @@ export class NeuronGuidedBackprop<T> extends NeuronAttribution<T> {
 
 /** Deconvolution of a neuron: its gradient with ReLUs passing back max(0, g). */
 export class NeuronDeconvolution<T> extends NeuronAttribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

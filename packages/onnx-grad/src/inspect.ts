@@ -11,6 +11,8 @@ export interface ModelSummary {
   readonly outputs: readonly { name: string; type: string; shape?: readonly Dim[] }[];
   /** Operator counts, and whether each has a backward rule. */
   readonly ops: readonly { op: string; count: number; gradient: boolean }[];
+  /** The float tensors the nodes compute, in graph order: the layers layer and neuron methods can explain. */
+  readonly layers: readonly { name: string; op: string; shape?: readonly Dim[] }[];
 }
 
 /** Summarises a model: inputs, outputs with inferred shapes, operators and gradient coverage. */
@@ -34,5 +36,6 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
     inputs: graph.inputs.map((i) => describe(i.name)),
     outputs: graph.graph.output.map((o) => describe(o.name)),
     ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: Boolean(getGradient(op)) || structural.has(op) })),
+    layers: graph.graph.node.flatMap((n) => n.output.filter((o) => o && graph.isFloat(o)).map((name) => ({ name, op: n.opType, shape: graph.info(name).shape }))),
   };
 }

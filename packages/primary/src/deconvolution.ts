@@ -10,7 +10,7 @@ export type DeconvolutionOptions<T> = OnePassOptions<T>;
  * `max(0, g)` whatever its forward input. One gradient call.
  */
 export class Deconvolution<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

@@ -14,6 +14,7 @@ import {
   restoreStructure,
   withScope,
   type BaselineDistribution,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
 import type { AttributionResult, GradientOptions } from './types.js';
@@ -35,16 +36,9 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'internalB
  * references: `(1/B) Σ_j DeepLift(x; x′_j)`. Pairs are example-major (row i·B + j = example i with reference j).
  */
 export class DeepLiftShap<T> extends Attribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, options: MultiplyByInputsOptions = {}) {
     super(model);
-    checkOptionNames(options, ['multiplyByInputs'], 'DeepLiftShap');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   attribute(inputs: T, options: DeepLiftShapOptions<T>): Promise<AttributionResult<T, T>>;
@@ -67,7 +61,7 @@ export class DeepLiftShap<T> extends Attribution<T> {
         selection: call.selection.repeatInterleave(refs),
       };
       const pass = await deepLiftPass(model, expanded, references, scope, { ...options, maxRows });
-      const perPair = this.multiplyByInputs
+      const perPair = this.multipliesByInputs
         ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(pairs[i] as T, references[i] as T), m))))
         : pass.multipliers;
       const totals = await attributionSums(b, perPair);

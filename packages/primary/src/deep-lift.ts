@@ -12,6 +12,7 @@ import {
   restoreStructure,
   withScope,
   type Baselines,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
 import type { AttributionResult, GradientOptions } from './types.js';
@@ -35,16 +36,9 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'internalB
  * `DeepLift(x) = (x − x′) ⊙ m`, with `m` the multipliers so propagated. One model call.
  */
 export class DeepLift<T> extends Attribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, options: MultiplyByInputsOptions = {}) {
     super(model);
-    checkOptionNames(options, ['multiplyByInputs'], 'DeepLift');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   attribute(inputs: T, options?: DeepLiftOptions<T>): Promise<AttributionResult<T, T>>;
@@ -58,7 +52,7 @@ export class DeepLift<T> extends Attribution<T> {
       const call = await prepareTargetCall(model, inputs, options, scope);
       const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
       const pass = await deepLiftPass(model, call, baselines, scope, { ...options, maxRows });
-      const attributions = this.multiplyByInputs
+      const attributions = this.multipliesByInputs
         ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(call.x.tensors[i] as T, baselines[i] as T), m))))
         : pass.multipliers;
       const totals = await attributionSums(b, attributions);

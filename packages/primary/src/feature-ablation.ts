@@ -24,7 +24,7 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'featureMa
  * attributions have `N·K` rows (Captum's layout); with one, the input's shape.
  */
 export class FeatureAblation<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

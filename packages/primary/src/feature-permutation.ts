@@ -33,7 +33,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'featureMask', 'perturb
  * Needs at least two examples. `1 + ⌈features / perturbationsPerEval⌉` model calls.
  */
 export class FeaturePermutation<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

@@ -17,6 +17,7 @@ import {
   targetGradients,
   withScope,
   type BaselineDistribution,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import { ArgumentError, sizeOf, toNumbers, type Model } from '@attribution/tensor';
 import type { AttributionResult, GradientOptions, SamplingOptions } from './types.js';
@@ -53,16 +54,9 @@ export function checkStdevs(value: unknown, inputs: number, fallback: number): n
  * example-major; ⌈N·nSamples / internalBatchSize⌉ gradient calls.
  */
 export class GradientShap<T> extends Attribution<T> {
-  private readonly multiplyByInputs: boolean;
-
-  constructor(model: Model<T>, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, options: MultiplyByInputsOptions = {}) {
     super(model);
-    checkOptionNames(options, ['multiplyByInputs'], 'GradientShap');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   override get stochastic(): boolean {
@@ -91,7 +85,7 @@ export class GradientShap<T> extends Attribution<T> {
         const grads = scope.track([
           ...(await targetGradients(model, { inputs: chunk.points, args: chunk.args, outputWeights: chunk.selection.ones(b, 1, scope), wrt: chunk.points.map((_, i) => ({ input: i })) })),
         ]);
-        const perSample = this.multiplyByInputs ? grads.map((g, i) => scope.track(b.tidy(() => b.mul(g, b.sub(chunk.noisy[i] as T, chunk.references[i] as T))))) : grads;
+        const perSample = this.multipliesByInputs ? grads.map((g, i) => scope.track(b.tidy(() => b.mul(g, b.sub(chunk.noisy[i] as T, chunk.references[i] as T))))) : grads;
         const totals = await attributionSums(b, perSample);
         for (let i = 0; i < perSample.length; i++) addRowsToExamples(sums[i] as Float64Array, toNumbers(await b.data(perSample[i] as T)), chunk.examples, sizes[i] as number);
         if (returnDelta) {

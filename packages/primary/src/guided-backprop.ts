@@ -10,7 +10,7 @@ export type GuidedBackpropOptions<T> = OnePassOptions<T>;
  * passes back only positive gradients where its input was positive: `max(0, g · [x > 0])`. One gradient call.
  */
 export class GuidedBackprop<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

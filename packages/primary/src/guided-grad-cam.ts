@@ -44,7 +44,7 @@ export class GuidedGradCam<T> extends Attribution<T> {
     resolveLayer(layer);
   }
 
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

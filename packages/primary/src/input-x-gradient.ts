@@ -18,7 +18,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', ..
 
 /** Input × Gradient (Shrikumar et al., 2016): `x ⊙ ∂F/∂x`. One gradient call. */
 export class InputXGradient<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

@@ -1,24 +1,17 @@
 import {
   Attribution,
   RUN_OPTION_NAMES,
-  argRepeater,
   attributionSums,
-  checkApproximationMethod,
-  checkBatchRows,
   checkBoolean,
-  checkInteger,
   checkOptionNames,
   convergenceDelta,
-  integrateGradients,
-  normalizeArgs,
-  normalizeTarget,
-  prepareBaselines,
-  prepareInputs,
-  probeModel,
+  integrateInputPath,
+  prepareTargetCall,
   restoreStructure,
   selectedOutputSums,
   targetGradients,
   withScope,
+  type MultiplyByInputsOptions,
 } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
 import type { AttributionResult, PathOptions } from './types.js';
@@ -45,17 +38,10 @@ const OPTION_NAMES = [
  * with the step sizes `w_k` and points `α_k` of the approximation rule. One gradient call per chunk of steps.
  */
 export class IntegratedGradients<T> extends Attribution<T> {
-  private readonly multiplyByInputs: boolean;
-
   /** `multiplyByInputs: false` returns the averaged gradients without the `(x − x')` factor. */
-  constructor(model: Model<T>, options: { readonly multiplyByInputs?: boolean } = {}) {
+  constructor(model: Model<T>, options: MultiplyByInputsOptions = {}) {
     super(model);
-    checkOptionNames(options, ['multiplyByInputs'], 'IntegratedGradients');
-    this.multiplyByInputs = checkBoolean('multiplyByInputs', options.multiplyByInputs ?? true);
-  }
-
-  get multipliesByInputs(): boolean {
-    return this.multiplyByInputs;
+    this.readMultiplyByInputs(options);
   }
 
   /** Attributes the target output to each input element. */
@@ -63,48 +49,20 @@ export class IntegratedGradients<T> extends Attribution<T> {
   attribute(inputs: readonly T[], options?: IntegratedGradientsOptions<T>): Promise<AttributionResult<T[], T>>;
   async attribute(inputs: T | readonly T[], options: IntegratedGradientsOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, OPTION_NAMES, 'IntegratedGradients.attribute');
-    const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
-    const method = checkApproximationMethod(options.method ?? 'gausslegendre');
     const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
-      const x = await prepareInputs(b, inputs, { needsGradient: true });
-      const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, x.batchSize);
-      const baselines = await prepareBaselines(b, options.baselines, x, scope);
-      const args = normalizeArgs(options.additionalForwardArgs);
-      const spec = await normalizeTarget(b, options.target, x.batchSize);
-      const { selection, selectedSums: fInputs } = await probeModel(model, x.tensors, args, spec, true, scope, returnDelta);
-
-      const diffs = x.tensors.map((t, i) => scope.track(b.sub(t, baselines[i] as T)));
-      const wrt = x.tensors.map((_, i) => ({ input: i }));
-      const argsFor = argRepeater(b, args, scope);
-      const avgGrads = await integrateGradients({
-        backend: b,
-        scope,
-        starts: baselines,
-        diffs,
-        examples: x.batchSize,
-        nSteps,
-        method,
-        maxRows,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        gradientAt: (points, stepSizes) =>
-          targetGradients(model, {
-            inputs: points,
-            args: argsFor(stepSizes.length),
-            outputWeights: selection.weights(b, stepSizes, scope),
-            wrt,
-          }),
-      });
-      const attributions = this.multiplyByInputs
-        ? avgGrads.map((g, i) => scope.track(b.mul(g, diffs[i] as T)))
-        : avgGrads;
+      const call = await prepareTargetCall(model, inputs, options, scope, returnDelta);
+      const wrt = call.x.tensors.map((_, i) => ({ input: i }));
+      const path = await integrateInputPath(b, call, options, scope, 'gausslegendre', (points, stepSizes, args) =>
+        targetGradients(model, { inputs: points, args, outputWeights: call.selection.weights(b, stepSizes, scope), wrt }),
+      );
+      const attributions = this.multipliesByInputs ? path.integral.map((g, i) => scope.track(b.mul(g, path.diffs[i] as T))) : path.integral;
       const totals = await attributionSums(b, attributions);
       const delta = returnDelta
-        ? convergenceDelta(b, totals, await selectedOutputSums(model, baselines, args, selection, maxRows, scope), fInputs!)
+        ? convergenceDelta(b, totals, await selectedOutputSums(model, path.baselines, call.args, call.selection, path.maxRows, scope), call.fInputs!)
         : undefined;
-      return { attributions: restoreStructure(x, scope.release(attributions)), delta };
+      return { attributions: restoreStructure(call.x, scope.release(attributions)), delta };
     });
   }
 }

@@ -15,7 +15,7 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'featureMa
  * least-squares linear model is fitted per example. `1 + ⌈nSamples / perturbationsPerEval⌉` model calls.
  */
 export class KernelShap<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

@@ -36,7 +36,7 @@ const OPTION_NAMES = [
  * `1 + ⌈nSamples / perturbationsPerEval⌉` model calls.
  */
 export class Lime<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

@@ -57,7 +57,7 @@ export class NoiseTunnel<T> extends Attribution<T> {
     if (typeof method?.attribute !== 'function') throw new ArgumentError('method', 'an attribution method (e.g. new Saliency(model))', String(method));
   }
 
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return this.method.multipliesByInputs;
   }
 
@@ -98,7 +98,8 @@ export class NoiseTunnel<T> extends Attribution<T> {
         const rowIds = Array.from({ length: n * s }, (_, k) => Math.floor(k / s) * samples + round * perRound + (k % s));
         const noisy = x.tensors.map((t, i) => scope.track(addRowNoise(b, scope.track(repeatRows(b, t, s)), rowIds, seed, stdevs[i] as number, i)));
         const roundOptions = await this.expandOptions(b, wrapped, n, s, scope, distribution ? { tensors: distribution.tensors, rows: rowIds.map((r) => drawn[r] as number) } : undefined);
-        const result = await this.method.attribute(noisy, { ...roundOptions, ...(this.method.stochastic ? { seed: seed + round + 1 } : {}) });
+        // The wrapped call sees the abort signal too (progress stays per round: one round is one wrapped call).
+        const result = await this.method.attribute(noisy, { ...roundOptions, ...(options.signal ? { signal: options.signal } : {}), ...(this.method.stochastic ? { seed: seed + round + 1 } : {}) });
         const attributions = scope.track(Array.isArray(result.attributions) ? result.attributions : [result.attributions as unknown as T]);
         if (result.delta) deltas.push(scope.track(result.delta));
         const grouped = attributions.map((a) => scope.track(b.reshape(a, [n, s, ...b.shape(a).slice(1)])));

@@ -36,7 +36,7 @@ const OPTION_NAMES = ['slidingWindowShapes', 'strides', 'baselines', 'target', '
  * windows get the average. `1 + ⌈windows / perturbationsPerEval⌉` model calls.
  */
 export class Occlusion<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

@@ -22,7 +22,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', 'a
 
 /** Saliency (Simonyan et al., 2013): `|∂F/∂x|`, or the signed gradient with `abs: false`. One gradient call. */
 export class Saliency<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return false;
   }
 

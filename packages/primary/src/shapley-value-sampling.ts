@@ -14,7 +14,7 @@ export interface ShapleyValueSamplingOptions<T> extends PerturbationOptions<T>, 
  * `nSamples` random orderings. `2 + nSamples·⌈M / perturbationsPerEval⌉` model calls.
  */
 export class ShapleyValueSampling<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

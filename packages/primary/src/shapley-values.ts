@@ -10,10 +10,10 @@ const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
 /**
  * Exact Shapley values: the average marginal contribution of each feature over all `M!` orderings of the
  * `M` features (`1 + M!·⌈M / perturbationsPerEval⌉ + 1` model calls — use {@link ShapleyValueSampling}
- * beyond about 8 features).
+ * beyond about 8 features; from 10 features on, a console warning says so).
  */
 export class ShapleyValues<T> extends Attribution<T> {
-  get multipliesByInputs(): boolean {
+  override get multipliesByInputs(): boolean {
     return true;
   }
 

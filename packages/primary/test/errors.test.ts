@@ -121,9 +121,9 @@ describe('IntegratedGradients rejects bad input with typed errors', () => {
 
   it('inputs that are not tensors of the backend, disposed, empty, integer or mismatched', async () => {
     let e = await failure(() => ig.attribute([[1, 2, 3]] as never, { target: 0 }));
-    expect(e.message).toMatch(/inputs\[0\]: expected a tfjs-cpu tensor, got \[1, 2, 3\]/);
+    expect(e.message).toMatch(/inputs\[0\]: expected a tensor of the tfjs-cpu backend, got \[1, 2, 3\]/);
     e = await failure(() => ig.attribute({ shape: [1, 3] } as never, { target: 0 }));
-    expect(e.message).toMatch(/not a tfjs-cpu tensor/);
+    expect(e.message).toMatch(/not a tensor of the tfjs-cpu backend/);
     const gone = tf.tensor2d([[1, 2, 3]]);
     gone.dispose();
     e = await failure(() => ig.attribute(gone, { target: 0 }));

@@ -1,0 +1,10 @@
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { fromTfjs } from '@attribution/tfjs';
+import { fromOnnx, tensor } from '@attribution/onnx';
+import * as L from '@attribution/layer';
+import * as N from '@attribution/neuron';
+await tf.setBackend('cpu');
+console.log(Object.keys(L), Object.keys(N));
+const model = await fromOnnx(ort, 'fixtures/real/digits_cnn.onnx');
+console.log(await model.layers());
