@@ -1,9 +1,10 @@
-import { createRandom, type Backend, type Model } from '@attribution/tensor';
+import { ArgumentError, createRandom, type Backend, type Model } from '@attribution/tensor';
 import { gatherArgs } from './args.js';
-import { exampleRanges } from './batching.js';
+import { checkRowLimit, exampleRanges } from './batching.js';
+import { prepareDistribution, type BaselineDistribution } from './distribution.js';
 import type { PreparedInputs } from './inputs.js';
-import { addRowNoise } from './noise.js';
-import { throwIfAborted, type RunOptions } from './options.js';
+import { addRowNoise, callSeed } from './noise.js';
+import { checkInteger, checkSeed, throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
 import type { TargetSelection } from './target.js';
 
@@ -25,6 +26,48 @@ export interface ShapChunk<T> {
   readonly selection: TargetSelection;
 }
 
+/** The sampling options of GradientSHAP and its layer and neuron variants. */
+export interface ShapSamplingOptions<T> extends RunOptions {
+  /** The reference distribution: per input a tensor of B ≥ 1 rows, or a function of the inputs returning them. */
+  readonly baselines: BaselineDistribution<T>;
+  /** Random samples per example (default 5). */
+  readonly nSamples?: number;
+  /** Standard deviation of the Gaussian noise added to the inputs: one for all inputs, or one per input (default 0). */
+  readonly stdevs?: number | readonly number[];
+  /** The most rows one model call may see (the N·nSamples samples are split across calls). */
+  readonly internalBatchSize?: number;
+  /** Seed of the draws: the same seed gives the same result (default: a random seed). */
+  readonly seed?: number;
+}
+
+/** Per input, the standard deviations of a `stdevs` option (a number for all inputs, or one per input). */
+export function checkStdevs(value: unknown, inputs: number, fallback: number): number[] {
+  const list = value === undefined ? new Array<number>(inputs).fill(fallback) : typeof value === 'number' ? new Array<number>(inputs).fill(value) : value;
+  if (!Array.isArray(list) || list.length !== inputs || !list.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+    throw new ArgumentError('stdevs', `a number ≥ 0 or one per input (${inputs})`, String(value));
+  }
+  return list as number[];
+}
+
+/** The validated sampling plan of a GradientSHAP call. */
+export interface ShapSampling<T> {
+  readonly samples: number;
+  readonly stdevs: number[];
+  readonly seed: number;
+  readonly maxRows?: number;
+  readonly distribution: { readonly tensors: readonly T[]; readonly rows: number };
+}
+
+/** Validates the sampling options against the prepared inputs and resolves the reference distribution. */
+export async function prepareShapSampling<T>(b: Backend<T>, options: ShapSamplingOptions<T>, x: PreparedInputs<T>): Promise<ShapSampling<T>> {
+  const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
+  const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
+  const seed = callSeed(checkSeed(options.seed));
+  const stdevs = checkStdevs(options.stdevs, x.tensors.length, 0);
+  const distribution = await prepareDistribution(b, options.baselines, x, 1);
+  return { samples, stdevs, seed, maxRows, distribution };
+}
+
 /**
  * Walks GradientSHAP's samples in chunks of at most `maxRows` rows: for expanded row r (example ⌊r/S⌋),
  * a reference row drawn uniformly from the distribution, Gaussian noise on the input, and α ~ U(0, 1).
@@ -33,8 +76,7 @@ export interface ShapChunk<T> {
 export async function forEachShapSample<T>(
   model: Model<T>,
   call: { readonly x: PreparedInputs<T>; readonly args: readonly unknown[]; readonly selection: TargetSelection },
-  distribution: { readonly tensors: readonly T[]; readonly rows: number },
-  options: { readonly samples: number; readonly stdevs: readonly number[]; readonly seed: number; readonly maxRows?: number },
+  options: ShapSampling<T>,
   scope: Scope<T>,
   run: RunOptions,
   body: (chunk: ShapChunk<T>) => Promise<void>,
@@ -42,7 +84,7 @@ export async function forEachShapSample<T>(
   const b: Backend<T> = model.backend;
   const rowsTotal = call.x.batchSize * options.samples;
   const rng = createRandom(options.seed);
-  const refIndex = Array.from({ length: rowsTotal }, () => rng.int(distribution.rows));
+  const refIndex = Array.from({ length: rowsTotal }, () => rng.int(options.distribution.rows));
   const alphas = Array.from({ length: rowsTotal }, () => rng.next());
   const ranges = exampleRanges(rowsTotal, 1, options.maxRows);
   let done = 0;
@@ -51,7 +93,7 @@ export async function forEachShapSample<T>(
     const rows = Array.from({ length: end - start }, (_, k) => start + k);
     const examples = rows.map((r) => Math.floor(r / options.samples));
     const noisy = call.x.tensors.map((x, i) => scope.track(addRowNoise(b, scope.track(b.gather(x, examples, 0)), rows, options.seed, options.stdevs[i] as number, i)));
-    const references = distribution.tensors.map((d) => scope.track(b.gather(d, rows.map((r) => refIndex[r] as number), 0)));
+    const references = options.distribution.tensors.map((d) => scope.track(b.gather(d, rows.map((r) => refIndex[r] as number), 0)));
     const alpha = Float32Array.from(rows, (r) => alphas[r] as number);
     const points = noisy.map((x, i) =>
       scope.track(b.tidy(() => b.add(references[i] as T, b.mul(b.tensor(alpha, [rows.length, ...b.shape(x).slice(1).map(() => 1)], b.dtype(x)), b.sub(x, references[i] as T))))),
@@ -64,9 +106,39 @@ export async function forEachShapSample<T>(
   }
 }
 
-/** Adds per-row values (`rows × per`) into per-example sums (`N × per`). */
-export function addRowsToExamples(sum: Float64Array, data: ArrayLike<number>, examples: readonly number[], per: number): void {
-  examples.forEach((e, k) => {
-    for (let p = 0; p < per; p++) sum[e * per + p] = (sum[e * per + p] as number) + (data[k * per + p] as number);
-  });
+/**
+ * Per-example means of per-sample tensors (rows are samples, each belonging to an example), accumulated on
+ * the host chunk by chunk so that memory stays bounded by the chunk.
+ */
+export class SampleMeans<T> {
+  private sums: Float64Array[] = [];
+  private shapes: number[][] = [];
+
+  constructor(
+    private readonly b: Backend<T>,
+    /** Number of examples `N`. */
+    private readonly examples: number,
+    /** Samples per example (the divisor of the mean). */
+    private readonly samples: number,
+  ) {}
+
+  /** Adds tensors shaped `[rows, …]`; row k belongs to example `examples[k]`. */
+  async add(perSample: readonly T[], examples: readonly number[]): Promise<void> {
+    for (let i = 0; i < perSample.length; i++) {
+      const t = perSample[i] as T;
+      const rest = this.b.shape(t).slice(1);
+      const per = rest.reduce((a, d) => a * d, 1);
+      this.shapes[i] ??= [this.examples, ...rest];
+      const sum = (this.sums[i] ??= new Float64Array(this.examples * per));
+      const data = await this.b.data(t);
+      examples.forEach((e, k) => {
+        for (let p = 0; p < per; p++) sum[e * per + p] = (sum[e * per + p] as number) + Number(data[k * per + p]);
+      });
+    }
+  }
+
+  /** The means, one float32 tensor `[N, …]` per added tensor (owned by the caller). */
+  means(): T[] {
+    return this.sums.map((s, i) => this.b.tensor(Float32Array.from(s, (v) => v / this.samples), this.shapes[i] as number[], 'float32'));
+  }
 }

@@ -1,40 +1,30 @@
 import {
   RUN_OPTION_NAMES,
-  addRowsToExamples,
+  SampleMeans,
   attributionSums,
-  callSeed,
   checkBoolean,
-  checkInteger,
   checkOptionNames,
-  checkRowLimit,
-  checkSeed,
   forEachShapSample,
-  prepareDistribution,
+  prepareShapSampling,
   prepareTargetCall,
   sliceRows,
   targetGradients,
   withScope,
   type MultiplyByInputsOptions,
+  type ShapSamplingOptions,
 } from '@attribution/core';
-import type { BaselineDistribution, LayerName } from '@attribution/core';
-import { sizeOf, toNumbers, type Model } from '@attribution/tensor';
+import type { LayerName } from '@attribution/core';
+import {
+  toNumbers,
+  type Model,
+} from '@attribution/tensor';
 import { LayerAttribution } from './layer-attribution.js';
 import type { LayerAttributionResult, LayerTargetOptions } from './types.js';
 
 /** Options of {@link LayerGradientShap.attribute}. */
-export interface LayerGradientShapOptions<T> extends LayerTargetOptions<T> {
-  /** The reference distribution in input space: per input a tensor of B ≥ 1 rows, or a function. */
-  readonly baselines: BaselineDistribution<T>;
-  /** Random samples per example (default 5). */
-  readonly nSamples?: number;
-  /** Standard deviation of the input noise: one for all inputs or one per input (default 0). */
-  readonly stdevs?: number | readonly number[];
-  /** The most rows one model call may see. */
-  readonly internalBatchSize?: number;
+export interface LayerGradientShapOptions<T> extends LayerTargetOptions<T>, ShapSamplingOptions<T> {
   /** Also return the delta of every sample (example-major). */
   readonly returnConvergenceDelta?: boolean;
-  /** Seed of the draws. */
-  readonly seed?: number;
 }
 
 const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'attributeToLayerInput', 'nSamples', 'stdevs', 'internalBatchSize', 'returnConvergenceDelta', 'seed', ...RUN_OPTION_NAMES];
@@ -57,21 +47,17 @@ export class LayerGradientShap<T> extends LayerAttribution<T> {
   async attribute(inputs: T | readonly T[], options: LayerGradientShapOptions<T>): Promise<LayerAttributionResult<T, T>> {
     checkOptionNames(options, OPTION_NAMES, 'LayerGradientShap.attribute');
     const toInput = checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false);
-    const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
     const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);
-    const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
-    const seed = callSeed(checkSeed(options.seed));
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
-      const dist = await prepareDistribution(b, options.baselines, call.x, 1);
-      const stdevs = typeof options.stdevs === 'number' || options.stdevs === undefined ? call.x.tensors.map(() => (options.stdevs as number | undefined) ?? 0) : [...options.stdevs];
+      const plan = await prepareShapSampling(b, options, call.x);
+      const { samples } = plan;
       const ref = this.ref(toInput);
       const n = call.x.batchSize;
-      let sums: Float64Array | undefined;
-      let layerShape: number[] = [];
+      const means = new SampleMeans(b, n, samples);
       const deltas = new Float64Array(n * samples);
-      await forEachShapSample(model, call, dist, { samples, stdevs, seed, maxRows }, scope, options, async (chunk) => {
+      await forEachShapSample(model, call, plan, scope, options, async (chunk) => {
         const rows = chunk.rows.length;
         const [grad] = scope.track([...(await targetGradients(model, { inputs: chunk.points, args: chunk.args, outputWeights: chunk.selection.ones(b, 1, scope), wrt: [ref] }))]);
         const both = chunk.noisy.map((x, i) => scope.track(b.concat([x, chunk.references[i] as T], 0)));
@@ -81,10 +67,7 @@ export class LayerGradientShap<T> extends LayerAttribution<T> {
         const deltaA = scope.track(b.tidy(() => b.sub(sliceRows(b, acts as T, 0, rows), sliceRows(b, acts as T, rows, 2 * rows))));
         const perSample = this.multipliesByInputs ? scope.track(b.mul(grad as T, deltaA)) : (grad as T);
         const totals = await attributionSums(b, [perSample]);
-        layerShape = [n, ...b.shape(perSample).slice(1)];
-        const per = sizeOf(layerShape.slice(1));
-        sums ??= new Float64Array(n * per);
-        addRowsToExamples(sums, toNumbers(await b.data(perSample)), chunk.examples, per);
+        await means.add([perSample], chunk.examples);
         if (returnDelta) {
           const f = chunk.selection.repeatInterleave(1);
           const values = toNumbers(await b.data(output));
@@ -103,7 +86,7 @@ export class LayerGradientShap<T> extends LayerAttribution<T> {
         b.dispose(output);
         scope.free([grad as T, acts as T, deltaA, perSample, ...both]);
       });
-      const attributions = scope.track(b.tensor((sums as Float64Array).map((v) => v / samples), layerShape, 'float32'));
+      const attributions = scope.track(means.means()[0] as T);
       const delta = returnDelta ? b.tensor(Float32Array.from(deltas), [deltas.length], 'float32') : undefined;
       return { attributions: scope.release(attributions), delta };
     });

@@ -63,6 +63,11 @@ describe('options', () => {
     await expect(LayerAttribution.interpolate(tfjsBackend, map, [4, 4], 'linear')).rejects.toThrow(/'linear' for 3-D tensors/);
     map.dispose();
   });
+  it('GradientSHAP sampling options are validated as in the primary method', async () => {
+    const { error, leaked } = await failureOf(() => layerMethods['layer-gradient-shap']!.create(ml, 'linear1').attribute([P], { target: 0, baselines: distribution, stdevs: -1 }));
+    expect(error.message).toMatch(/stdevs: expected a number ≥ 0 or one per input \(1\), got -1/);
+    expect(leaked).toBe(0);
+  });
   it('baselines that do not fit the inputs', async () => {
     const baselines = tf.zeros([1, 4]);
     const { error, leaked } = await failureOf(() => layerMethods['layer-integrated-gradients']!.create(ml, 'linear1').attribute([P], { target: 0, baselines }));

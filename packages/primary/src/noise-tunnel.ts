@@ -6,20 +6,20 @@ import {
   checkBoolean,
   checkInteger,
   checkSeed,
+  checkStdevs,
+  normalizeArgs,
   prepareDistribution,
   prepareInputs,
   repeatInterleaveArgs,
   repeatInterleaveTarget,
   repeatRows,
   restoreStructure,
-  normalizeArgs,
   throwIfAborted,
   withScope,
   type RunOptions,
   type Scope,
 } from '@attribution/core';
 import { ArgumentError, createRandom, type Backend } from '@attribution/tensor';
-import { checkStdevs } from './gradient-shap.js';
 import type { AttributionResult, SamplingOptions } from './types.js';
 
 /** Anything with Captum's `attribute(inputs, options)` shape: the methods of this package. */
