@@ -1,8 +1,13 @@
-import { createRandom, type Backend } from '@attribution/tensor';
+import { createRandom, type Backend, type Random } from '@attribution/tensor';
 
 /** A seed for a call: the given one, or a random one (so every draw can be derived from it). */
 export function callSeed(seed: number | undefined): number {
   return seed ?? Math.floor(Math.random() * 2 ** 31);
+}
+
+/** The random stream of one row of an expanded batch (and one input, `salt`): depends only on seed and row. */
+export function rowRandom(seed: number, row: number, salt = 0): Random {
+  return createRandom((seed * 7919 + row * 104729 + salt * 15485863) % 2 ** 32);
 }
 
 /**
@@ -10,7 +15,7 @@ export function callSeed(seed: number | undefined): number {
  * row: results do not depend on how rows are split across model calls.
  */
 export function rowNoise(seed: number, row: number, size: number, stdev: number, salt = 0): Float32Array {
-  const rng = createRandom((seed * 7919 + row * 104729 + salt * 15485863) % 2 ** 32);
+  const rng = rowRandom(seed, row, salt);
   return Float32Array.from({ length: size }, () => rng.normal() * stdev);
 }
 

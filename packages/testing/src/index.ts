@@ -48,14 +48,17 @@ function multiLayer(multiInputModule: boolean): (x: tf.Tensor, tap: Tap) => tf.T
 
 /**
  * Captum's BasicModel_MultiLayer (`multiInputModule` as its `multi_input_module`): output [N, 2]. Called as
- * `(x, addInput?, tap)`; a tensor `addInput` is added to x first. Taps: `linear0`, `linear1`, `relu` (or
- * `multi_relu` outputs 0 and 1 and `linear1_alt`), `linear2`.
+ * `(x, addInput?, multidimOutput?, tap)`; a tensor `addInput` is added to x first, and `multidimOutput` true
+ * returns `[N, 2, 2, 2]` with `out[n, i, j, k] = o[n, i] · (j ? 2 : 1) · (k ? 4 : 1)`. Taps: `linear0`,
+ * `linear1`, `relu` (or `multi_relu` outputs 0 and 1 and `linear1_alt`), `linear2`.
  */
 export function basicModelMultiLayer(options: { readonly multiInputModule?: boolean } = {}): (x: tf.Tensor, ...rest: unknown[]) => tf.Tensor {
   const body = multiLayer(options.multiInputModule ?? false);
+  const spread = tf.keep(tf.tensor3d([[[1, 4], [2, 8]]]));
   return (x, ...rest) => {
     const addInput = rest[0] instanceof tf.Tensor ? rest[0] : undefined;
-    return body(addInput ? tf.add(x, addInput) : x, tapOf(rest));
+    const out = body(addInput ? tf.add(x, addInput) : x, tapOf(rest));
+    return rest[1] === true ? tf.mul(tf.reshape(out, [-1, 2, 1, 1]), spread) : out;
   };
 }
 
