@@ -32,7 +32,7 @@ export async function prepareBaselines<T>(
       );
     }
     list = baselines;
-  } else if (typeof baselines === 'number' || inputs.single) list = new Array<unknown>(count).fill(baselines);
+  } else if (typeof baselines === 'number' || inputs.single || count === 1) list = new Array<unknown>(count).fill(baselines);
   else {
     throw new ArgumentError('baselines', `a number or an array of ${count} baselines (one per input)`, describeTensorLike(backend, baselines));
   }

@@ -4,15 +4,17 @@ import { ArgumentError } from '@attribution/tensor';
  * Checks a batch-size option (`internalBatchSize` and the like): an integer that is at least the number of
  * examples, since every model call carries whole copies of the batch.
  */
-export function checkBatchRows(argument: string, value: unknown, examples: number): number | undefined {
+export function checkBatchRows(argument: string, value: unknown, examples: number, stepsPerCall = 1): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new ArgumentError(argument, 'a positive integer', String(value));
   }
-  if (value < examples) {
+  if (value < examples * stepsPerCall) {
     throw new ArgumentError(
       argument,
-      `at least the number of examples (${examples}), since each model call evaluates every example at one step`,
+      stepsPerCall === 1
+        ? `at least the number of examples (${examples}), since each model call evaluates every example at one step`
+        : `at least ${stepsPerCall} × the number of examples (${examples * stepsPerCall}), since each model call evaluates every example at ${stepsPerCall} consecutive steps`,
       String(value),
       'Attribute fewer examples per call, or raise the batch size.',
     );

@@ -20,6 +20,9 @@ export function gradCamMap<T>(b: Backend<T>, grads: T, acts: T, options: { reado
 /** Resampling modes of {@link interpolate}. */
 export type InterpolateMode = 'nearest' | 'bilinear' | 'linear' | 'area';
 
+/** Every {@link InterpolateMode}. */
+export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'linear', 'bilinear', 'area'];
+
 /**
  * Resizes the dimensions after `[N, C]` of a 3- or 4-D tensor, as PyTorch's `interpolate` with
  * `align_corners=False`: `nearest` takes source index ⌊dst·in/out⌋, `linear`/`bilinear` interpolate between
@@ -31,6 +34,7 @@ export async function interpolate<T>(b: Backend<T>, t: T, size: readonly number[
   if (shape.length < 3 || shape.length > 4 || size.length !== spatial.length || !size.every((s) => Number.isInteger(s) && s > 0)) {
     throw new ArgumentError('interpolateDims', `${spatial.length} positive sizes for a tensor of shape [${shape.join(', ')}] (3-D or 4-D)`, describeValue(size));
   }
+  if (!INTERPOLATE_MODES.includes(mode)) throw new ArgumentError('interpolateMode', `one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}`, describeValue(mode));
   if (mode === 'bilinear' && spatial.length !== 2) throw new ArgumentError('interpolateMode', "'bilinear' for 4-D tensors ('linear' for 3-D)", mode);
   if (mode === 'linear' && spatial.length !== 1) throw new ArgumentError('interpolateMode', "'linear' for 3-D tensors ('bilinear' for 4-D)", mode);
   const data = Float64Array.from(await b.data(t), Number);

@@ -30,7 +30,8 @@ export async function layerActivations<T>(
 ): Promise<T[]> {
   const n = model.backend.shape(inputs[0] as T)[0] as number;
   const parts: T[][] = [];
-  for (const [start, end] of exampleRanges(n, 1, run.maxRows)) {
+  const ranges = exampleRanges(n, 1, run.maxRows);
+  for (const [start, end] of ranges) {
     throwIfAborted(run.signal);
     const { output, captured } = await model.forward({
       inputs: rowsOf(model, inputs, start, end, scope),
@@ -39,6 +40,7 @@ export async function layerActivations<T>(
     });
     model.backend.dispose(output);
     parts.push(scope.track([...captured]));
+    run.onProgress?.({ done: parts.length, total: ranges.length });
   }
   return joinRows(model, parts, scope);
 }

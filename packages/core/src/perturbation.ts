@@ -93,7 +93,7 @@ export async function hostBaselines<T>(b: Backend<T>, baselines: unknown, x: Pre
   else if (Array.isArray(baselines)) {
     if (baselines.length !== count) throw new ArgumentError(argument, `one baseline per input (${count})`, `an array of ${baselines.length}`);
     list = baselines;
-  } else if (typeof baselines === 'number' || x.single) list = new Array<unknown>(count).fill(baselines);
+  } else if (typeof baselines === 'number' || x.single || count === 1) list = new Array<unknown>(count).fill(baselines);
   else throw new ArgumentError(argument, `a number or an array of ${count} baselines`, 'a single tensor for several inputs');
   return Promise.all(
     list.map(async (v, i) => {
@@ -288,7 +288,9 @@ export async function ablateFeatures<T>(
   const sizes = exampleSizes(call.x);
   const attr = sizes.map((per) => new Float64Array(n * k * per));
   const copies: Copy[] = features.ids.map((_, f) => ({ base: 'input', switched: [f] }));
+  // The first model call, F(x), ran in preparePerturbationCall.
   const progress = { done: 1, total: 1 + Math.ceil(copies.length / perEval) };
+  run.onProgress?.({ ...progress });
   await runCopies(model, call, features, copies, perEval, scope, { ...run, progress }, (first, values) => {
     for (let c = 0; c * n * k < values.length; c++) {
       creditFeature(attr, sizes, features.positions(first + c), n, k, (i, j) => (f0[i * k + j] as number) - (values[(c * n + i) * k + j] as number));

@@ -1,3 +1,4 @@
+import type { Model } from '@attribution/tensor';
 import {
   RUN_OPTION_NAMES,
   attributionSums,
@@ -7,6 +8,7 @@ import {
   prepareTargetCall,
   targetGradients,
   withScope,
+  type LayerName,
 } from '@attribution/core';
 import { LayerAttribution } from './layer-attribution.js';
 import type { LayerAttributionResult, LayerPathOptions } from './types.js';
@@ -22,6 +24,10 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'nSteps', 
  * anything. One gradient call per chunk of steps.
  */
 export class InternalInfluence<T> extends LayerAttribution<T> {
+  constructor(model: Model<T>, layer: LayerName) {
+    super(model, layer);
+  }
+
   override get multipliesByInputs(): boolean {
     return false;
   }

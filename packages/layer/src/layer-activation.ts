@@ -24,7 +24,7 @@ const OPTION_NAMES = ['additionalForwardArgs', 'attributeToLayerInput', 'interna
 /** The activations of a layer (or of several layers) at the inputs: one forward pass, no target. */
 export class LayerActivation<T> extends LayerAttribution<T> {
   constructor(model: Model<T>, layer: LayerName | readonly LayerName[]) {
-    super(model, layer);
+    super(model, layer, true);
   }
 
   override get multipliesByInputs(): boolean {

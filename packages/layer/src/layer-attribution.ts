@@ -1,5 +1,5 @@
 import { Attribution, interpolate, resolveLayer, type InterpolateMode, type LayerName } from '@attribution/core';
-import type { Backend, LayerRef, Model } from '@attribution/tensor';
+import { ArgumentError, type Backend, type LayerRef, type Model } from '@attribution/tensor';
 
 /**
  * The root of the layer methods: a model and the layer whose activations are explained — an ONNX tensor or
@@ -10,8 +10,16 @@ export abstract class LayerAttribution<T> extends Attribution<T> {
     model: Model<T>,
     /** The layer (or layers, for the methods that accept several). */
     readonly layer: LayerName | readonly LayerName[],
+    /** Whether the method accepts several layers. */
+    several = false,
   ) {
     super(model);
+    if (Array.isArray(layer)) {
+      if (!several) {
+        throw new ArgumentError('layer', `one layer: ${new.target.name} explains one layer tensor (LayerActivation and LayerGradientXActivation take several)`, `an array of ${layer.length}`);
+      }
+      if (layer.length === 0) throw new ArgumentError('layer', 'at least one layer', 'an empty array');
+    }
     for (const l of Array.isArray(layer) ? layer : [layer]) resolveLayer(l);
   }
 
@@ -23,7 +31,6 @@ export abstract class LayerAttribution<T> extends Attribution<T> {
   /** The single layer reference of the methods that take one layer. */
   protected ref(toInput = false): LayerRef {
     const refs = this.refs(toInput);
-    if (refs.length !== 1) throw new TypeError(`${this.constructor.name} takes one layer`);
     return refs[0] as LayerRef;
   }
 

@@ -1,3 +1,4 @@
+import type { Model } from '@attribution/tensor';
 import {
   RUN_OPTION_NAMES,
   approximationParameters,
@@ -18,6 +19,7 @@ import {
   sumSteps,
   throwIfAborted,
   withScope,
+  type LayerName,
 } from '@attribution/core';
 import { LayerAttribution } from './layer-attribution.js';
 import type { LayerAttributionResult, LayerPathOptions } from './types.js';
@@ -36,6 +38,10 @@ const OPTION_NAMES = ['baselines', 'target', 'additionalForwardArgs', 'nSteps', 
  * `Σ_k G_k ⊙ (A_{k+1} − A_k)`. Chunks of steps overlap by one point, so no difference is lost.
  */
 export class LayerConductance<T> extends LayerAttribution<T> {
+  constructor(model: Model<T>, layer: LayerName) {
+    super(model, layer);
+  }
+
   override get multipliesByInputs(): boolean {
     return true;
   }
@@ -50,7 +56,7 @@ export class LayerConductance<T> extends LayerAttribution<T> {
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope, returnDelta);
       const n = call.x.batchSize;
-      const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, 2 * n);
+      const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, n, 2);
       const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
       const endpoints = call.x.tensors.map((t, i) => scope.track(pathEndpoints(b, baselines[i] as T, scope.track(b.sub(t, baselines[i] as T)))));
       const { alphas } = approximationParameters(method, nSteps + 1);

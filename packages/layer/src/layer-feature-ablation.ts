@@ -1,3 +1,4 @@
+import type { Model } from '@attribution/tensor';
 import {
   RUN_OPTION_NAMES,
   ablateFeatures,
@@ -12,6 +13,7 @@ import {
   maskFeatures,
   preparePerturbationCall,
   withScope,
+  type LayerName,
   type PerturbationCall,
 } from '@attribution/core';
 import { LayerAttribution } from './layer-attribution.js';
@@ -35,6 +37,10 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
  * `2 + ⌈features / perturbationsPerEval⌉` model calls.
  */
 export class LayerFeatureAblation<T> extends LayerAttribution<T> {
+  constructor(model: Model<T>, layer: LayerName) {
+    super(model, layer);
+  }
+
   override get multipliesByInputs(): boolean {
     return true;
   }

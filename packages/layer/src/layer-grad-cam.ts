@@ -1,3 +1,4 @@
+import type { Model } from '@attribution/tensor';
 import {
   RUN_OPTION_NAMES,
   checkBoolean,
@@ -7,6 +8,7 @@ import {
   gradientPass,
   prepareTargetCall,
   withScope,
+  type LayerName,
 } from '@attribution/core';
 import { LayerAttribution } from './layer-attribution.js';
 import type { LayerAttributionResult, LayerTargetOptions } from './types.js';
@@ -29,6 +31,10 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
  * {@link LayerAttribution.interpolate}). One gradient call.
  */
 export class LayerGradCam<T> extends LayerAttribution<T> {
+  constructor(model: Model<T>, layer: LayerName) {
+    super(model, layer);
+  }
+
   override get multipliesByInputs(): boolean {
     return false;
   }

@@ -7,7 +7,6 @@ import {
   forEachShapSample,
   prepareShapSampling,
   prepareTargetCall,
-  sliceRows,
   targetGradients,
   withScope,
   type MultiplyByInputsOptions,
@@ -58,33 +57,21 @@ export class LayerGradientShap<T> extends LayerAttribution<T> {
       const means = new SampleMeans(b, n, samples);
       const deltas = new Float64Array(n * samples);
       await forEachShapSample(model, call, plan, scope, options, async (chunk) => {
-        const rows = chunk.rows.length;
         const [grad] = scope.track([...(await targetGradients(model, { inputs: chunk.points, args: chunk.args, outputWeights: chunk.selection.ones(b, 1, scope), wrt: [ref] }))]);
-        const both = chunk.noisy.map((x, i) => scope.track(b.concat([x, chunk.references[i] as T], 0)));
-        const bothArgs = chunk.args.map((a) => (b.isTensor(a) && b.shape(a).length > 0 ? scope.track(b.concat([a, a], 0)) : a));
-        const { output, captured } = await model.forward({ inputs: both, args: bothArgs, capture: [ref] });
-        const [acts] = scope.track([...captured]);
-        const deltaA = scope.track(b.tidy(() => b.sub(sliceRows(b, acts as T, 0, rows), sliceRows(b, acts as T, rows, 2 * rows))));
+        // A(x̃) and A(b): two forward calls of the chunk's rows each.
+        const atInputs = await model.forward({ inputs: chunk.noisy, args: chunk.args, capture: [ref] });
+        const atReferences = await model.forward({ inputs: chunk.references, args: chunk.args, capture: [ref] });
+        scope.track([atInputs.output, atReferences.output, ...atInputs.captured, ...atReferences.captured]);
+        const deltaA = scope.track(b.sub(atInputs.captured[0] as T, atReferences.captured[0] as T));
         const perSample = this.multipliesByInputs ? scope.track(b.mul(grad as T, deltaA)) : (grad as T);
         const totals = await attributionSums(b, [perSample]);
         await means.add([perSample], chunk.examples);
         if (returnDelta) {
-          const f = chunk.selection.repeatInterleave(1);
-          const values = toNumbers(await b.data(output));
-          const k = values.length / (2 * rows);
-          chunk.rows.forEach((r, j) => {
-            const pos = f.positions[j] as Int32Array;
-            let fx = 0;
-            let fb = 0;
-            for (const p of pos) {
-              fx += values[j * k + p] as number;
-              fb += values[(rows + j) * k + p] as number;
-            }
-            deltas[r] = (totals[j] as number) - (fx - fb);
-          });
+          const fx = chunk.selection.sums(toNumbers(await b.data(atInputs.output)));
+          const fb = chunk.selection.sums(toNumbers(await b.data(atReferences.output)));
+          chunk.rows.forEach((r, k) => (deltas[r] = (totals[k] as number) - ((fx[k] as number) - (fb[k] as number))));
         }
-        b.dispose(output);
-        scope.free([grad as T, acts as T, deltaA, perSample, ...both]);
+        scope.free([grad as T, deltaA, perSample, atInputs.output, atReferences.output, ...atInputs.captured, ...atReferences.captured]);
       });
       const attributions = scope.track(means.means()[0] as T);
       const delta = returnDelta ? b.tensor(Float32Array.from(deltas), [deltas.length], 'float32') : undefined;

@@ -25,7 +25,7 @@ const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput'
 /** Layer Gradient × Activation: `∂F/∂A ⊙ A` for the layer activations A (or `∂F/∂A`). One gradient call. */
 export class LayerGradientXActivation<T> extends LayerAttribution<T> {
   constructor(model: Model<T>, layer: LayerName | readonly LayerName[], options: MultiplyByInputsOptions = {}) {
-    super(model, layer);
+    super(model, layer, true);
     this.readMultiplyByInputs(options);
   }
 

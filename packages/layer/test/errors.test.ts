@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '@attribution/tensor';
-import { basicModelMultiLayer, convNetOneConv, convNetOneConvLayers, failureOf, inputs, leakedBy } from '@attribution/testing';
+import { basicModelMultiLayer, convNetOneConv, convNetOneConvLayers, failureOf, inputs, leakedBy, recordingModel } from '@attribution/testing';
 import { fromTfjs, tfjsBackend } from '@attribution/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LayerAttribution, layerMethods } from '../src/index.js';
+import { LayerActivation, LayerAttribution, LayerConductance, LayerIntegratedGradients, layerMethods } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -43,6 +43,11 @@ describe('layer names', () => {
     expect(toInput.leaked).toBe(0);
     net.dispose();
   });
+  it('several layers only where a method takes several', () => {
+    expect(() => new LayerIntegratedGradients(ml, ['linear0', 'linear1'] as never)).toThrow(ArgumentError);
+    expect(() => new LayerConductance(ml, ['linear0'] as never)).toThrow(/layer: expected one layer: LayerConductance explains one layer tensor/);
+    expect(() => new LayerActivation(ml, [])).toThrow(/layer: expected at least one layer, got an empty array/);
+  });
   it('a layer that is not a name is rejected when the method is made', () => {
     expect(() => layerMethods['layer-activation']!.create(ml, 42 as never)).toThrow(/layer: expected a layer name/);
     expect(() => layerMethods['layer-integrated-gradients']!.create(ml, '' as never)).toThrow(ArgumentError);
@@ -61,12 +66,24 @@ describe('options', () => {
     const map = tf.zeros([1, 1, 2, 2]);
     await expect(LayerAttribution.interpolate(tfjsBackend, map, [4])).rejects.toThrow(/interpolateDims: expected 2 positive sizes/);
     await expect(LayerAttribution.interpolate(tfjsBackend, map, [4, 4], 'linear')).rejects.toThrow(/'linear' for 3-D tensors/);
+    await expect(LayerAttribution.interpolate(tfjsBackend, map, [4, 4], 'foo' as never)).rejects.toThrow(/interpolateMode: expected one of 'nearest', 'linear', 'bilinear', 'area', got .?foo/);
     map.dispose();
   });
   it('GradientSHAP sampling options are validated as in the primary method', async () => {
     const { error, leaked } = await failureOf(() => layerMethods['layer-gradient-shap']!.create(ml, 'linear1').attribute([P], { target: 0, baselines: distribution, stdevs: -1 }));
     expect(error.message).toMatch(/stdevs: expected a number ≥ 0 or one per input \(1\), got -1/);
     expect(leaked).toBe(0);
+  });
+  it('LayerConductance needs two steps of the batch per call', async () => {
+    const two = tf.tensor2d([[1, 2, 3], [0, 9, 1]]);
+    const { error } = await failureOf(() => new LayerConductance(ml, 'linear1').attribute(two, { target: 0, internalBatchSize: 3 }));
+    expect(error.message).toMatch(/internalBatchSize: expected at least 2 × the number of examples \(4\), since each model call evaluates every example at 2 consecutive steps, got 3/);
+    two.dispose();
+  });
+  it('a single baseline tensor goes with a one-element input array, as in Captum', async () => {
+    const zeros = tf.zeros([1, 3]);
+    const result = await new LayerIntegratedGradients(ml, 'linear1').attribute([P], { target: 0, baselines: zeros });
+    tf.dispose([zeros, result.attributions]);
   });
   it('baselines that do not fit the inputs', async () => {
     const baselines = tf.zeros([1, 4]);
@@ -75,6 +92,21 @@ describe('options', () => {
     expect(error.message).toMatch(/baselines/);
     expect(leaked).toBe(0);
     baselines.dispose();
+  });
+});
+
+describe('batch bounds', () => {
+  it('no model call sees more rows than the batch option allows', async () => {
+    const two = tf.tensor2d([[1, 2, 3], [0, 9, 1]]);
+    for (const [name, method] of Object.entries(layerMethods)) {
+      const { model, calls } = recordingModel(ml);
+      const limit = name === 'layer-feature-ablation' ? { perturbationsPerEval: 2 } : { internalBatchSize: 4 };
+      const result = await method.create(model, 'linear1').attribute([two], { ...optionsFor(name), ...limit });
+      tf.dispose([result.attributions as tf.Tensor, result.delta as tf.Tensor]);
+      expect(calls.length, name).toBeGreaterThan(0);
+      for (const [kind, rows] of calls) expect(rows, `${name}: a ${kind} call`).toBeLessThanOrEqual(4);
+    }
+    two.dispose();
   });
 });
 
@@ -87,6 +119,13 @@ describe('memory', () => {
 });
 
 describe('run options', () => {
+  it('LayerActivation reports progress per chunk', async () => {
+    const seen: string[] = [];
+    const four = tf.tensor2d([[1, 2, 3], [0, 9, 1], [1, 1, 1], [2, 2, 2]]);
+    const result = await new LayerActivation(ml, 'linear1').attribute(four, { internalBatchSize: 2, onProgress: (p) => seen.push(`${p.done}/${p.total}`) });
+    expect(seen).toEqual(['1/2', '2/2']);
+    tf.dispose([four, result.attributions as tf.Tensor]);
+  });
   it('progress is reported per model call and an abort stops the run', async () => {
     const method = layerMethods['layer-integrated-gradients']!.create(ml, 'linear1');
     const seen: number[] = [];

@@ -7,6 +7,7 @@ import {
   checkRowLimit,
   gradCamMap,
   gradientPass,
+  INTERPOLATE_MODES,
   interpolate,
   prepareTargetCall,
   resolveLayer,
@@ -27,7 +28,6 @@ export interface GuidedGradCamOptions<T> extends OnePassOptions<T> {
 }
 
 const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', 'interpolateMode', 'attributeToLayerInput', ...RUN_OPTION_NAMES];
-const MODES: readonly InterpolateMode[] = ['nearest', 'linear', 'bilinear', 'area'];
 
 /**
  * Guided Grad-CAM (Selvaraju et al., 2017): guided backpropagation at the inputs times the layer's
@@ -53,18 +53,26 @@ export class GuidedGradCam<T> extends Attribution<T> {
   async attribute(inputs: T | readonly T[], options: GuidedGradCamOptions<T> = {}): Promise<AttributionResult<T | T[], T>> {
     checkOptionNames(options, OPTION_NAMES, 'GuidedGradCam.attribute');
     const mode = options.interpolateMode ?? 'nearest';
-    if (!MODES.includes(mode)) throw new ArgumentError('interpolateMode', `one of ${MODES.map((m) => `'${m}'`).join(', ')}`, String(mode));
+    if (!INTERPOLATE_MODES.includes(mode)) throw new ArgumentError('interpolateMode', `one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}`, String(mode));
     const ref = resolveLayer(this.layer, checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false));
     const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
     const { model, backend: b } = this;
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
-      const run = { ...options, maxRows };
-      const cam = await gradientPass(model, call, { wrt: [ref], capture: [ref] }, scope, run);
+      // Two passes of the same chunks: progress runs over both.
+      const pass = (second: number) => ({
+        ...options,
+        maxRows,
+        onProgress: options.onProgress && ((p: { done: number; total: number }) => options.onProgress?.({ done: p.done + second * p.total, total: 2 * p.total })),
+      });
+      const cam = await gradientPass(model, call, { wrt: [ref], capture: [ref] }, scope, pass(0));
       const map = scope.track(gradCamMap(b, cam.gradients[0] as T, cam.captured[0] as T, { reluAttributions: true, attrDimSummation: true }));
       scope.free([...cam.gradients, ...cam.captured]);
-      const guided = await gradientPass(model, call, {}, scope, { ...run, rule: 'guided-backprop' });
+      const guided = await gradientPass(model, call, {}, scope, { ...pass(1), rule: 'guided-backprop' });
       const mapShape = b.shape(map);
+      if (mapShape.length < 3) {
+        throw new ArgumentError('layer', 'a layer with spatial dimensions, [N, C, …] (Grad-CAM is resized to the inputs)', `'${ref.layer}', whose Grad-CAM map has shape ${formatShape(mapShape)}`);
+      }
       const attributions = await Promise.all(
         call.x.tensors.map(async (x, i) => {
           const shape = b.shape(x);

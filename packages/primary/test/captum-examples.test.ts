@@ -175,11 +175,16 @@ describe('GuidedGradCam (Captum test_guided_grad_cam)', () => {
       await close(two.attributions[i], g.map((v, k) => v * up[k]!), 1e-3);
     }
   });
-  it('inputs without spatial dimensions matching the map are an ArgumentError', async () => {
+  it('layers without spatial dimensions, inputs that do not match the map and bad modes are ArgumentErrors', async () => {
     const ml = fromTfjs(basicModelMultiLayer());
-    const call = new GuidedGradCam(ml, 'linear1').attribute(tf.tensor2d([[0, 100, 0]]), { target: 0 });
-    await expect(call).rejects.toThrow(ArgumentError);
-    await expect(call).rejects.toThrow(/inputs\[0\]: expected a tensor \[N, C, …\]/);
+    const flat = new GuidedGradCam(ml, 'linear1').attribute(tf.tensor2d([[0, 100, 0]]), { target: 0 });
+    await expect(flat).rejects.toThrow(ArgumentError);
+    await expect(flat).rejects.toThrow(/layer: expected a layer with spatial dimensions, \[N, C, …\] .*, got 'linear1', whose Grad-CAM map has shape \[1, 1\]/);
+    const net = convNetOneConv();
+    const flatInput = fromTfjs((x: tf.Tensor, ...rest: unknown[]) => net(tf.reshape(x, [-1, 1, 4, 4]), ...rest));
+    const mismatch = new GuidedGradCam(flatInput, 'conv1').attribute(tf.reshape(C(), [1, 16]), { target: 0 });
+    await expect(mismatch).rejects.toThrow(/inputs\[0\]: expected a tensor \[N, C, …\] with 2 spatial dimension\(s\), like the Grad-CAM map of shape \[1, 1, 2, 2\], got shape \[1, 16\]/);
+    await expect(new GuidedGradCam(cn, 'conv1').attribute(C(), { target: 0, interpolateMode: 'cubic' as never })).rejects.toThrow(/interpolateMode: expected one of 'nearest', 'linear', 'bilinear', 'area'/);
     expect(() => new GuidedGradCam(ml, 3 as never)).toThrow(/layer: expected a layer name/);
   });
 });

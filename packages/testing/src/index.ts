@@ -5,6 +5,7 @@
  * `tap` as their last argument and mark Captum's layers with it (names as Captum's module attributes).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Model } from '@attribution/tensor';
 import type { Tap } from '@attribution/tfjs';
 
 /** The tap a function model received (its last argument), or a pass-through when called without one. */
@@ -190,4 +191,28 @@ export async function failureOf(call: () => Promise<unknown>): Promise<{ readonl
   if (!('error' in outcome)) throw new Error('expected the call to fail, but it succeeded');
   if (!(outcome.error instanceof Error)) throw new Error(`expected an Error, got ${String(outcome.error)}`);
   return { error: outcome.error, leaked: tf.memory().numTensors - before };
+}
+
+/** A model that records the rows of every call it passes on: `calls` holds `['F' | 'G', rows]` per call. */
+export function recordingModel<T>(model: Model<T>): { readonly model: Model<T>; readonly calls: ['F' | 'G', number][] } {
+  const calls: ['F' | 'G', number][] = [];
+  const rows = (inputs: readonly T[], replace?: readonly { readonly value: T }[]): number =>
+    model.backend.shape((replace?.[0]?.value ?? inputs[0]) as T)[0] as number;
+  return {
+    calls,
+    model: {
+      backend: model.backend,
+      inputNames: model.inputNames,
+      forward: (request) => {
+        calls.push(['F', rows(request.inputs, request.replace)]);
+        return model.forward(request);
+      },
+      gradient: (request) => {
+        calls.push(['G', rows(request.inputs, request.replace)]);
+        return model.gradient(request);
+      },
+      layers: model.layers?.bind(model),
+      dispose: model.dispose?.bind(model),
+    },
+  };
 }

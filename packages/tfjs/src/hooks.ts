@@ -103,8 +103,17 @@ export function runLayersModel(
 ): tf.Tensor[] {
   const values = new Map<number, tf.Tensor>();
   (net.inputs as readonly SymbolicLike[]).forEach((s, i) => values.set(s.id, inputs[i] as tf.Tensor));
+  const inputIds = new Set((net.inputs as readonly SymbolicLike[]).map((s) => s.id));
   for (const layer of net.layers as readonly LayerLike[]) {
     for (const node of layer.inboundNodes) {
+      if (node.outputTensors.length > 0 && node.outputTensors.every((s) => inputIds.has(s.id))) {
+        // An InputLayer: its output is a model input, which can be read, replaced or differentiated by name.
+        node.outputTensors.forEach((s, k) => {
+          const v = values.get(s.id);
+          if (v) values.set(s.id, ctx.hook(k === 0 ? layer.name : `${layer.name}:${k}`, v));
+        });
+        continue;
+      }
       if (node.inputTensors.length === 0 || !node.inputTensors.every((s) => values.has(s.id))) continue;
       if (node.outputTensors.every((s) => values.has(s.id))) continue;
       const xs = node.inputTensors.map((s, k) => ctx.hook(`${layer.name}:input:${k}`, values.get(s.id) as tf.Tensor));

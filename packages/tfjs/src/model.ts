@@ -4,6 +4,7 @@ import {
   AttributionError,
   BackendError,
   ModelError,
+  describeChoices,
   describeValue,
   formatShape,
   type ForwardRequest,
@@ -189,7 +190,7 @@ export class TfjsModel implements Model<tf.Tensor> {
       const names = this.available();
       for (const ref of layerRefs) {
         if (!names.includes(ref.layer)) {
-          throw new ArgumentError('layer', `one of the model's layers: ${names.map((n) => `'${n}'`).join(', ')}`, `'${ref.layer}'`);
+          throw new ArgumentError('layer', describeChoices("the model's layers", ref.layer, names), `'${ref.layer}'`);
         }
       }
     } else {

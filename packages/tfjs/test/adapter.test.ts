@@ -132,7 +132,7 @@ describe('fromTfjs', () => {
       ],
     });
     const a = tf.input({ shape: [3] });
-    const c = tf.input({ shape: [2] });
+    const c = tf.input({ shape: [2], name: 'extra' });
     const merged = tf.layers.concatenate().apply([a, c]) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 1, useBias: false, weights: [tf.tensor2d([[1], [2], [3], [4], [5]])] }).apply(merged) as tf.SymbolicTensor;
     const twoInputs = tf.model({ inputs: [a, c], outputs: out });
@@ -165,6 +165,13 @@ describe('fromTfjs', () => {
     const ones = tf.ones([2, 1]);
     const g2 = await two.gradient({ inputs: [x, y], outputWeights: ones, wrt: [{ input: 0 }, { input: 1 }] });
     expect(await values(g2.gradients[1]!)).toEqual([4, 5, 4, 5]);
+    // An input layer is a layer too: read and differentiated by its name.
+    const beforeByName = tf.memory().numTensors;
+    const byName = await two.gradient({ inputs: [x, y], outputWeights: ones, wrt: [{ layer: 'extra' }], capture: [{ layer: 'extra' }] });
+    expect(await values(byName.gradients[0]!)).toEqual([4, 5, 4, 5]);
+    expect(await values(byName.captured[0]!)).toEqual([1, 1, 2, 2]);
+    tf.dispose([byName.output, ...byName.gradients, ...byName.captured]);
+    expect(tf.memory().numTensors).toBe(beforeByName);
     tf.dispose([y, ones, g2.output, ...g2.gradients]);
   });
 
