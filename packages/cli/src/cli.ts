@@ -8,6 +8,7 @@ import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
+import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
@@ -40,7 +41,7 @@ async function loadRuntime(name: string): Promise<OrtModule> {
   throw new ArgumentError('--runtime', "'node' or 'web'", `'${name}'`);
 }
 
-interface ExplainOptions {
+interface ExplainOptions extends PictureOptions {
   method: string;
   input: string[];
   baseline: string[];
@@ -130,6 +131,16 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
         : attributions.length === inputs.length && attributions.every((a, i) => shapesEqual(a.dims, (inputs[i] as HostTensor).dims))
           ? model.inputNames.slice(0, inputs.length)
           : ['interpretable features'];
+    const pictures: [string | undefined, () => Promise<void>][] = [
+      [o.heatmap, () => writeHeatmap(o.heatmap as string, inputs[0] as HostTensor, attributions[0] as HostTensor, o)],
+      [o.plot, () => writePlot(o.plot as string, attributions, names, o)],
+      [o.html, () => writeHtml(o.html as string, model, inputs, attributions[0] as HostTensor, options.target, o)],
+    ];
+    for (const [file, write] of pictures) {
+      if (file === undefined) continue;
+      await write();
+      io.out(`wrote ${file}\n`);
+    }
     if (o.out) {
       const json = {
         method: o.method,
@@ -220,6 +231,17 @@ export function program(io: Io = processIo): Command {
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
     .option('--output <name>', 'the model output to explain (default: the first)')
     .option('--out <file>', 'write {method, attributions: [{name, shape, data}], delta?} as JSON')
+    .option('--heatmap <file.png>', "draw the first input's attributions over the image (NCHW unless --layout hwc), one panel per example")
+    .option('--heatmap-method <name>', 'heat_map (default), blended_heat_map, masked_image, alpha_scaling or original_image')
+    .option('--sign <name>', 'absolute_value (default), all, positive or negative')
+    .option('--layout <chw|hwc>', 'channel layout of image inputs (default chw)')
+    .option('--plot <file.svg>', "bar chart of one example's largest attributions (tabular inputs)")
+    .option('--feature-names <file.json>', 'a JSON array of feature names for --plot')
+    .option('--html <file.html>', "the tokens coloured by attribution, as Captum's text visualisation")
+    .option('--tokens <file.json>', 'a JSON array of tokens (or one per example) for --html')
+    .option('--true-label <label>', 'the true label shown by --html')
+    .option('--class-names <file.json>', 'a JSON array of class names for --html')
+    .option('--example <k>', 'which example --plot draws (default 0)')
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
   cmd

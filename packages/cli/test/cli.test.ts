@@ -124,6 +124,40 @@ describe('attribution CLI', () => {
     expect(r.out).toMatch(/interpretable features \[1, 64\]/);
   });
 
+  it('writes a PNG heat map, an SVG bar chart and text HTML', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-cli-'));
+    const png = path.join(dir, 'ig.png');
+    const heat = await run('explain', digits, '--method', 'integrated-gradients', '--input', example('digits-3-7.npy'), '--target', '3,7', '--heatmap', png, '--heatmap-method', 'blended_heat_map', '--sign', 'all');
+    expect(heat.err).toBe('');
+    expect(heat.out).toContain(`wrote ${png}`);
+    const bytes = fs.readFileSync(png);
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+    // Two 8×8 panels scaled ×20, 8 px gaps and padding: 8 + 160 + 8 + 160 + 8 wide.
+    expect(bytes.readUInt32BE(16)).toBe(344);
+    expect(bytes.readUInt32BE(20)).toBe(176);
+    const cam = await run('explain', digits, '--method', 'layer-grad-cam', '--layer', '/4/MaxPool_output_0', '--input', example('digit-3.npy'), '--target', '3', '--heatmap', path.join(dir, 'cam.png'));
+    expect(cam.err).toBe(''); // the 4×4 map is resized to the 8×8 input
+    const svg = path.join(dir, 'bc.svg');
+    const bc = path.join(here, '../examples/breast-cancer');
+    const plot = await run('explain', path.join(fixtures, 'real/breast_cancer.onnx'), '--method', 'integrated-gradients', '--input', path.join(bc, 'patients.json'), '--target', '0', '--plot', svg, '--feature-names', path.join(bc, 'feature-names.json'), '--example', '1');
+    expect(plot.err).toBe('');
+    const chart = fs.readFileSync(svg, 'utf8');
+    expect(chart.startsWith('<svg')).toBe(true);
+    expect((chart.match(/<g class="bar /g) ?? []).length).toBe(20);
+    expect(chart).toContain('worst');
+    const html = path.join(dir, 'reviews.html');
+    const s = path.join(here, '../examples/sentiment');
+    const text = await run('explain', path.join(s, 'model.onnx'), '--method', 'layer-integrated-gradients', '--layer', '/emb/Gather_output_0', '--input', path.join(s, 'reviews.json'), '--baseline', path.join(s, 'pad.json'), '--target', '1', '--html', html, '--tokens', path.join(s, 'reviews.tokens.json'), '--class-names', path.join(s, 'labels.json'));
+    expect(text.err).toBe('');
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page).toContain('brilliant');
+    expect(page).toMatch(/positive \(1\.00\)/);
+    const missing = await run('explain', path.join(s, 'model.onnx'), '--method', 'layer-integrated-gradients', '--layer', '/emb/Gather_output_0', '--input', path.join(s, 'reviews.json'), '--target', '1', '--html', html);
+    expect(missing.err).toMatch(/--tokens: expected a JSON file of tokens/);
+    const badSign = await run('explain', digits, '--method', 'saliency', '--input', example('digit-3.npy'), '--target', '3', '--heatmap', png, '--sign', 'both');
+    expect(badSign.err).toMatch(/--sign: expected one of positive, absolute_value, negative, all, got 'both'/);
+  });
+
   it('inspect lists inputs, outputs and gradient coverage', async () => {
     const r = await run('inspect', path.join(fixtures, 'real/mobilenet_v2_64.onnx'));
     expect(r.code).toBe(0);
