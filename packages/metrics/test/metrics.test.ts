@@ -177,6 +177,20 @@ describe('errors and memory', () => {
     expect((await failureOf(() => deletion(ml, tf.tensor2d([[1, 2, 3]]), tf.tensor2d([[1, 2, 3]])))).error).toBeInstanceOf(TargetError);
     expect((await failureOf(() => insertion(linearModel, x, a, { steps: 0 }))).error.message).toMatch(/steps: expected an integer ≥ 1/);
     expect((await failureOf(() => deletion(linearModel, x, a, { step: 3 } as never))).error.message).toMatch(/step.*steps/);
+    const controller = new AbortController();
+    controller.abort();
+    for (const call of [
+      () => infidelity(linearModel, x, a, { signal: controller.signal }),
+      () => sensitivityMax(new Saliency(linearModel), x, { signal: controller.signal }),
+      () => deletion(linearModel, x, a, { signal: controller.signal }),
+    ]) {
+      const aborted = await failureOf(call);
+      expect(aborted.error.name).toBe('AbortError');
+      expect(aborted.leaked).toBe(0);
+    }
+    const seen: string[] = [];
+    await insertion(linearModel, x, a, { steps: 4, maxExamplesPerBatch: 2, onProgress: (p) => seen.push(`${p.done}/${p.total}`) });
+    expect(seen).toEqual(['1/3', '2/3', '3/3']);
     const before = tf.memory().numTensors;
     tf.dispose([await infidelity(linearModel, x, a, { seed: 1 }), await sensitivityMax(new Saliency(linearModel), x, { seed: 1 })]);
     await deletion(linearModel, x, a);
