@@ -1,15 +1,14 @@
 import { writeFile } from 'node:fs/promises';
-import { closestName } from '@attribution/core';
-import { fromOnnx, type HostTensor, type OnnxModel, type OrtModule } from '@attribution/onnx';
-import { layerMethods } from '@attribution/layer';
-import { neuronMethods } from '@attribution/neuron';
+import { fromOnnx, type HostTensor, type OnnxModel } from '@attribution/onnx';
 import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
-import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
+import { explainDataset, type DatasetFlags } from './dataset.js';
+import { METHODS, chooseMethod, loadRuntime, methodOptions, type MethodFlags } from './methods.js';
+import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
 
@@ -29,87 +28,23 @@ const processIo: Io = {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-async function loadRuntime(name: string): Promise<OrtModule> {
-  if (name === 'node') return (await import('onnxruntime-node')) as unknown as OrtModule;
-  if (name === 'web') {
-    try {
-      return (await import('onnxruntime-web')) as unknown as OrtModule;
-    } catch {
-      throw new ArgumentError('--runtime', "an installed runtime ('web' needs the onnxruntime-web package)", `'${name}'`);
-    }
-  }
-  throw new ArgumentError('--runtime', "'node' or 'web'", `'${name}'`);
-}
-
-interface ExplainOptions extends PictureOptions {
-  method: string;
+interface ExplainOptions extends PictureOptions, MethodFlags {
   input: string[];
-  baseline: string[];
-  featureMask: string[];
-  target?: string;
-  layer?: string;
-  neuron?: string;
-  options?: string;
   output?: string;
   out?: string;
   runtime: string;
 }
 
-/** A method of any family, as the CLI runs it. */
-interface CliMethod {
-  readonly family: 'primary' | 'layer' | 'neuron';
-  readonly className: string;
-  readonly baselines: boolean;
-  readonly featureMask: boolean;
-  readonly target: boolean;
-  readonly layer: boolean;
-  create(model: OnnxModel, layer?: string): { attribute(inputs: HostTensor[], options: object): Promise<{ attributions: unknown; delta?: unknown }> };
-}
-
-const METHODS: Readonly<Record<string, CliMethod>> = {
-  ...Object.fromEntries(Object.entries(primaryMethods).map(([name, m]) => [name, { family: 'primary', target: true, ...m }])),
-  ...Object.fromEntries(Object.entries(layerMethods).map(([name, m]) => [name, { family: 'layer', featureMask: false, target: name !== 'layer-activation', layer: true, ...m }])),
-  ...Object.fromEntries(
-    Object.entries(neuronMethods).map(([name, m]) => [name, { family: 'neuron', featureMask: name === 'neuron-feature-ablation', layer: true, ...m, create: (model: OnnxModel, layer?: string) => m.create(model, layer as string) }]),
-  ),
-} as Record<string, CliMethod>;
-
-/** The method named by `--method`, checked against the other flags. */
-function chooseMethod(o: ExplainOptions): CliMethod {
-  const method = METHODS[o.method];
-  if (!method) {
-    const guess = closestName(o.method, Object.keys(METHODS));
-    throw new ArgumentError('--method', `one of ${Object.keys(METHODS).join(', ')}`, `'${o.method}'`, guess ? `Did you mean ${guess}?` : undefined);
-  }
-  if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
-  if (o.baseline.length > 0 && !method.baselines) throw new ArgumentError('--baseline', `no baseline: ${o.method} does not take baselines`, `${o.baseline.length}`);
-  if (o.featureMask.length > 0 && !method.featureMask) throw new ArgumentError('--feature-mask', `no feature mask: ${o.method} does not take one`, `${o.featureMask.length}`);
-  if (o.target !== undefined && !method.target) throw new ArgumentError('--target', `no target: ${o.method} explains ${method.family === 'neuron' ? 'a neuron (--neuron)' : 'no model output'}`, `'${o.target}'`);
-  if (method.layer && o.layer === undefined) throw new ArgumentError('--layer', `a layer (an ONNX tensor or node name; list them with 'attribution inspect --layers') for ${o.method}`, 'none');
-  if (!method.layer && o.layer !== undefined) throw new ArgumentError('--layer', `no layer: ${o.method} attributes to the inputs`, `'${o.layer}'`);
-  if (method.family === 'neuron' && o.neuron === undefined) throw new ArgumentError('--neuron', `the neuron's index in the layer output without the batch dimension, e.g. 3 or 0,1,1, for ${o.method}`, 'none');
-  if (method.family !== 'neuron' && o.neuron !== undefined) throw new ArgumentError('--neuron', `no neuron: ${o.method} is not a neuron method`, `'${o.neuron}'`);
-  return method;
-}
-
 async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io): Promise<void> {
   const method = chooseMethod(o);
+  if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
   const ort = await loadRuntime(o.runtime);
   const model: OnnxModel = await fromOnnx(ort, modelPath, o.output ? { output: o.output } : {});
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`)));
-    const baselines = await Promise.all(
-      o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`))),
-    );
-    const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`)));
-    const extra = parseOptions(o.options);
     let bar: SingleBar | undefined;
-    const options = {
-      ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
-      ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
-      ...(baselines.length ? { baselines: baselines.length === 1 && inputs.length === 1 ? baselines[0] : baselines } : {}),
-      ...(masks.length ? { featureMask: masks.length === 1 && inputs.length === 1 ? masks[0] : masks } : {}),
-      ...extra,
+    const options: Record<string, unknown> = {
+      ...(await methodOptions(o, inputs.length)),
       onProgress: io.progressStream
         ? ({ done, total }: { done: number; total: number }) => {
             if (!bar) {
@@ -244,6 +179,26 @@ export function program(io: Io = processIo): Command {
     .option('--example <k>', 'which example --plot draws (default 0)')
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
+  cmd
+    .command('explain-dataset')
+    .description('attribute every example of a dataset in batches, resumably, optionally sharded across processes or machines')
+    .argument('<model>', 'the ONNX model file')
+    .requiredOption('--method <name>', 'the method (as for explain)')
+    .option('--inputs <stack|folder>', 'a .npy stack [M, …], a .json tensor or a folder of them (in name order); repeat per model input', collect, [])
+    .requiredOption('--out <dir>', 'where results go: manifest.json and, per batch, batch-NNNNNN.json with batch-NNNNNN-<k>.npy')
+    .option('--target <n|predicted>', "the output index to explain for every example, or 'predicted' (each example's argmax)")
+    .option('--targets <file.json>', 'a JSON array of targets, one per example')
+    .option('--baseline <file|number>', 'a baseline per input', collect, [])
+    .option('--feature-mask <file>', 'an integer feature mask per input', collect, [])
+    .option('--layer <name>', 'the layer, for layer and neuron methods')
+    .option('--neuron <i,j,...>', 'the neuron, for neuron methods')
+    .option('--options <json>', "the method's options as JSON (a seed here seeds every batch reproducibly)")
+    .option('--output <name>', 'the model output to explain (default: the first)')
+    .option('--batch-size <n>', 'examples per batch and result file (default 16)')
+    .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
+    .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each)')
+    .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
+    .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')

@@ -1,0 +1,80 @@
+import type { OnnxModel, OrtModule, HostTensor } from '@attribution/onnx';
+import { layerMethods } from '@attribution/layer';
+import { neuronMethods } from '@attribution/neuron';
+import { primaryMethods } from '@attribution/primary';
+import { ArgumentError, closestName } from '@attribution/tensor';
+import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
+
+/** The flags that choose and configure a method, shared by `explain` and `explain-dataset`. */
+export interface MethodFlags {
+  method: string;
+  baseline: string[];
+  featureMask: string[];
+  target?: string;
+  layer?: string;
+  neuron?: string;
+  options?: string;
+}
+
+/** Loads `onnxruntime-node` or `onnxruntime-web`. */
+export async function loadRuntime(name: string): Promise<OrtModule> {
+  if (name === 'node') return (await import('onnxruntime-node')) as unknown as OrtModule;
+  if (name === 'web') {
+    try {
+      return (await import('onnxruntime-web')) as unknown as OrtModule;
+    } catch {
+      throw new ArgumentError('--runtime', "an installed runtime ('web' needs the onnxruntime-web package)", `'${name}'`);
+    }
+  }
+  throw new ArgumentError('--runtime', "'node' or 'web'", `'${name}'`);
+}
+
+/** A method of any family, as the CLI runs it. */
+export interface CliMethod {
+  readonly family: 'primary' | 'layer' | 'neuron';
+  readonly className: string;
+  readonly baselines: boolean;
+  readonly featureMask: boolean;
+  readonly target: boolean;
+  readonly layer: boolean;
+  create(model: OnnxModel, layer?: string): { attribute(inputs: HostTensor[], options: object): Promise<{ attributions: unknown; delta?: unknown }> };
+}
+
+export const METHODS: Readonly<Record<string, CliMethod>> = {
+  ...Object.fromEntries(Object.entries(primaryMethods).map(([name, m]) => [name, { family: 'primary', target: true, ...m }])),
+  ...Object.fromEntries(Object.entries(layerMethods).map(([name, m]) => [name, { family: 'layer', featureMask: false, target: name !== 'layer-activation', layer: true, ...m }])),
+  ...Object.fromEntries(
+    Object.entries(neuronMethods).map(([name, m]) => [name, { family: 'neuron', featureMask: name === 'neuron-feature-ablation', layer: true, ...m, create: (model: OnnxModel, layer?: string) => m.create(model, layer as string) }]),
+  ),
+} as Record<string, CliMethod>;
+
+/** The method named by `--method`, checked against the other flags. */
+export function chooseMethod(o: MethodFlags): CliMethod {
+  const method = METHODS[o.method];
+  if (!method) {
+    const guess = closestName(o.method, Object.keys(METHODS));
+    throw new ArgumentError('--method', `one of ${Object.keys(METHODS).join(', ')}`, `'${o.method}'`, guess ? `Did you mean ${guess}?` : undefined);
+  }
+  if (o.baseline.length > 0 && !method.baselines) throw new ArgumentError('--baseline', `no baseline: ${o.method} does not take baselines`, `${o.baseline.length}`);
+  if (o.featureMask.length > 0 && !method.featureMask) throw new ArgumentError('--feature-mask', `no feature mask: ${o.method} does not take one`, `${o.featureMask.length}`);
+  if (o.target !== undefined && !method.target) throw new ArgumentError('--target', `no target: ${o.method} explains ${method.family === 'neuron' ? 'a neuron (--neuron)' : 'no model output'}`, `'${o.target}'`);
+  if (method.layer && o.layer === undefined) throw new ArgumentError('--layer', `a layer (an ONNX tensor or node name; list them with 'attribution inspect --layers') for ${o.method}`, 'none');
+  if (!method.layer && o.layer !== undefined) throw new ArgumentError('--layer', `no layer: ${o.method} attributes to the inputs`, `'${o.layer}'`);
+  if (method.family === 'neuron' && o.neuron === undefined) throw new ArgumentError('--neuron', `the neuron's index in the layer output without the batch dimension, e.g. 3 or 0,1,1, for ${o.method}`, 'none');
+  if (method.family !== 'neuron' && o.neuron !== undefined) throw new ArgumentError('--neuron', `no neuron: ${o.method} is not a neuron method`, `'${o.neuron}'`);
+  return method;
+}
+
+
+/** The method's options from the flags: target, neuron, baselines and masks read from their files, `--options`. */
+export async function methodOptions(o: MethodFlags, inputCount: number): Promise<Record<string, unknown>> {
+  const baselines = await Promise.all(o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`))));
+  const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`)));
+  return {
+    ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
+    ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
+    ...(baselines.length ? { baselines: baselines.length === 1 && inputCount === 1 ? baselines[0] : baselines } : {}),
+    ...(masks.length ? { featureMask: masks.length === 1 && inputCount === 1 ? masks[0] : masks } : {}),
+    ...parseOptions(o.options),
+  };
+}
