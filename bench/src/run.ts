@@ -3,17 +3,23 @@ import * as tf from '@tensorflow/tfjs';
 import { mobilenetIg, onnxVersusTfjs } from './onnx-ig.js';
 import { printTable, round, type BenchRecord } from './record.js';
 import { tfjsIg } from './tfjs-ig.js';
+import { targets } from './targets.js';
 import { torchReference } from './torch.js';
 
 /**
- * `pnpm bench [suite...]`: suites `tfjs-ig`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `tfjs-ig`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['tfjs-ig', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'tfjs-ig', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
+  if (wanted.has('targets')) {
+    const r = await targets(runs);
+    printTable('Performance targets: each case against the plain model calls it is made of, measured in the same run', r);
+    all.push(...r);
+  }
   if (wanted.has('tfjs-ig')) {
     const r = await tfjsIg(['cpu', 'wasm'], Math.max(runs, 11));
     printTable('Integrated Gradients on tfjs, 50 steps: IG time / plain gradient calls doing the same rows (target ≤ 1.10)', r);

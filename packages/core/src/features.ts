@@ -25,11 +25,12 @@ export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown,
     const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
     const total = sizes.reduce((a, b) => a + b, 0);
     const ids = Array.from({ length: total }, (_, i) => i);
+    const cache: FeaturePositions[] = [];
     return {
       ids,
       maxId: total - 1,
       indexOf: new Map(ids.map((id) => [id, id])),
-      positions: (f) => sizes.map((size, t) => (f >= (offsets[t] as number) && f < (offsets[t] as number) + size ? Int32Array.of(f - (offsets[t] as number)) : undefined)),
+      positions: (f) => (cache[f] ??= sizes.map((size, t) => (f >= (offsets[t] as number) && f < (offsets[t] as number) + size ? Int32Array.of(f - (offsets[t] as number)) : undefined))),
     };
   }
   const list = Array.isArray(featureMask) ? (featureMask as readonly unknown[]) : [featureMask];

@@ -178,24 +178,25 @@ export function composeBatch<T>(backend: Backend<T>, call: PerturbationCall<T>, 
       const offset = c * block;
       out.set(copy.base === 'input' ? input : baseline, offset);
       const from = copy.from ?? (copy.base === 'input' ? 'baseline' : 'input');
-      const perExample = Array.isArray(copy.switched[0]);
-      const sets = perExample ? (copy.switched as readonly (readonly number[])[]).map((l) => new Set(l)) : undefined;
-      const all = sets ? [...new Set(sets.flatMap((set) => [...set]))] : (copy.switched as readonly number[]);
-      for (const f of all) {
+      // Example i of this copy takes feature f's positions from the source (a row remap reads other inputs' rows).
+      const switchIn = (f: number, i: number): void => {
         const where = features.positions(f)[t];
-        if (!where) continue;
-        for (let i = 0; i < n; i++) {
-          if (sets && !(sets[i] as Set<number>).has(f)) continue;
-          const list = where instanceof Int32Array ? where : (where[i] as Int32Array);
-          const target = offset + i * per;
-          if (typeof from === 'string') {
-            const src = (from === 'input' ? input : baseline);
-            for (const p of list) out[target + p] = src[i * per + p] as number;
-          } else {
-            const srcRow = from.rows[i] as number;
-            for (const p of list) out[target + p] = input[srcRow * per + p] as number;
-          }
+        if (!where) return;
+        const list = where instanceof Int32Array ? where : (where[i] as Int32Array);
+        const target = offset + i * per;
+        const src = typeof from === 'string' ? (from === 'input' ? input : baseline) : input;
+        const row = typeof from === 'string' ? i : (from.rows[i] as number);
+        for (let k = 0; k < list.length; k++) {
+          const p = list[k] as number;
+          out[target + p] = src[row * per + p] as number;
         }
+      };
+      if (Array.isArray(copy.switched[0])) {
+        (copy.switched as readonly (readonly number[])[]).forEach((own, i) => {
+          for (const f of own) switchIn(f, i);
+        });
+      } else {
+        for (const f of copy.switched as readonly number[]) for (let i = 0; i < n; i++) switchIn(f, i);
       }
     });
     const shape = call.x.shapes[t] as Shape;

@@ -30,6 +30,22 @@ export class KernelShap<T> extends Attribution<T> {
     const nSamples = checkInteger('nSamples', options.nSamples ?? 25, 1);
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
     const rng = createRandom(checkSeed(options.seed));
+    // Coalition sizes k ∈ 1…M−1 with probability ∝ (M−1)/(k(M−k)): the weights, computed once per M.
+    let sizeWeights: { m: number; weights: number[]; total: number } | undefined;
+    const weightsFor = (m: number): { weights: number[]; total: number } => {
+      if (sizeWeights?.m !== m) {
+        const weights = Array.from({ length: m - 1 }, (_, j) => (m - 1) / ((j + 1) * (m - j - 1)));
+        sizeWeights = { m, weights, total: weights.reduce((a, v) => a + v, 0) };
+      }
+      return sizeWeights;
+    };
+    // Scratch for the partial shuffle that picks a coalition (reset to the identity each time).
+    let scratch = new Int32Array(0);
+    const orderFor = (m: number): Int32Array => {
+      if (scratch.length !== m) scratch = new Int32Array(m);
+      for (let i = 0; i < m; i++) scratch[i] = i;
+      return scratch;
+    };
     return surrogateAttributions(this.model, inputs, options, perEval, {
       nSamples,
       rng,
@@ -40,12 +56,12 @@ export class KernelShap<T> extends Attribution<T> {
           return z;
         }
         if (s === 1) return z;
-        // Coalition size k ∈ 1…M−1 with probability ∝ (M−1)/(k(M−k)), then a uniform subset of that size.
-        const weights = Array.from({ length: m - 1 }, (_, j) => (m - 1) / ((j + 1) * (m - j - 1)));
-        let u = rng.next() * weights.reduce((a, v) => a + v, 0);
+        // A coalition size, then a uniform subset of that size.
+        const { weights, total } = weightsFor(m);
+        let u = rng.next() * total;
         let k = 1;
         for (; k < m - 1 && u > (weights[k - 1] as number); k++) u -= weights[k - 1] as number;
-        const order = Array.from({ length: m }, (_, i) => i);
+        const order = orderFor(m);
         for (let i = 0; i < k; i++) {
           const j = i + rng.int(m - i);
           [order[i], order[j]] = [order[j] as number, order[i] as number];

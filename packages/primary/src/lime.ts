@@ -63,7 +63,8 @@ export class Lime<T> extends Attribution<T> {
       nSamples,
       rng,
       sample: (_s, m) => Uint8Array.from({ length: m }, () => (rng.next() < 0.5 ? 1 : 0)),
-      similarity(_bits, original, perturbed) {
+      similarity(_bits, original, perturbedCopy) {
+        const perturbed = perturbedCopy();
         let d: number;
         if (distance === 'euclidean') {
           let s = 0;

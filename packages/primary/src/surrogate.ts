@@ -18,8 +18,8 @@ export interface SurrogateSpec {
   readonly rng: Random;
   /** The `s`-th interpretable sample for an example: one bit per feature (1 = the feature keeps its input value). */
   sample(s: number, features: number): Uint8Array;
-  /** The weight of a sample, from the bits and the flattened original and perturbed example. */
-  similarity(bits: Uint8Array, original: Float64Array, perturbed: Float64Array): number;
+  /** The weight of a sample, from the bits and the flattened original and perturbed example (built on demand). */
+  similarity(bits: Uint8Array, original: Float64Array, perturbed: () => Float64Array): number;
   /** Fits the interpretable linear model: rows of bits, outputs, weights. */
   fit(Z: Float64Array, y: Float64Array, w: Float64Array, features: number): LinearFit;
 }
@@ -57,10 +57,14 @@ export async function surrogateAttributions<T>(
     const sizes = exampleSizes(call.x);
     const samples = spec.nSamples;
     const bits: Uint8Array[][] = Array.from({ length: n }, () => Array.from({ length: samples }, (_, s) => spec.sample(s, m)));
-    const copies: Copy[] = Array.from({ length: samples }, (_, s) => ({
-      base: 'baseline',
-      switched: bits.map((perExample) => features.ids.map((id, f) => ((perExample[s] as Uint8Array)[id - minId] ? f : -1)).filter((f) => f >= 0)),
-    }));
+    const ids = features.ids;
+    // Sample s of example i keeps (takes from the input) the features whose bit is set.
+    const kept = (z: Uint8Array): number[] => {
+      const out: number[] = [];
+      for (let f = 0; f < ids.length; f++) if (z[(ids[f] as number) - minId]) out.push(f);
+      return out;
+    };
+    const copies: Copy[] = Array.from({ length: samples }, (_, s) => ({ base: 'baseline', switched: bits.map((perExample) => kept(perExample[s] as Uint8Array)) }));
     const y = Array.from({ length: n }, () => new Float64Array(samples));
     const progress = { done: 1, total: 1 + Math.ceil(samples / perEval) };
     await runCopies(model, call, features, copies, perEval, scope, { ...options, progress }, (first, values) => {
@@ -74,7 +78,7 @@ export async function surrogateAttributions<T>(
       for (let s = 0; s < samples; s++) {
         const z = (bits[i] as Uint8Array[])[s] as Uint8Array;
         Z.set(z, s * m);
-        w[s] = spec.similarity(z, original, perturbedExample(call.inputData, call.baselineData, sizes, i, z, features, minId));
+        w[s] = spec.similarity(z, original, () => perturbedExample(call.inputData, call.baselineData, sizes, i, z, features, minId));
       }
       coefs.push(spec.fit(Z, y[i] as Float64Array, w, m).coef);
     }
