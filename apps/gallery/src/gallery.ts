@@ -5,7 +5,7 @@ import { interpolate } from '@attribution/core';
 import { LayerGradCam, LayerIntegratedGradients } from '@attribution/layer';
 import { deletion, insertion } from '@attribution/metrics';
 import { fromOnnx, hostBackend, tensor, type OnnxModel, type OnnxTensor, type OrtModule } from '@attribution/onnx';
-import { DeepLift, GuidedBackprop, GuidedGradCam, IntegratedGradients, Occlusion, Saliency } from '@attribution/primary';
+import { DeepLift, GuidedBackprop, GuidedGradCam, IntegratedGradients, Occlusion, Saliency, primaryMethods } from '@attribution/primary';
 import { toNumbers, type TensorData } from '@attribution/tensor';
 import {
   barChartSvg,
@@ -208,12 +208,83 @@ async function sentimentPictures(ort: OrtModule): Promise<GalleryFile[]> {
   }
 }
 
+/** How the picture of one primary method is made: its options on the digits and how it is drawn. */
+interface MethodPicture {
+  /** The panel title (the class name, shortened where needed). */
+  readonly title: string;
+  /** Options of `attribute`, besides the target. */
+  readonly options: Record<string, unknown>;
+  readonly method: ImageMethod;
+  readonly sign: Sign;
+}
+
+/** The digits drawn on every method page: indices into digits_cnn.samples.json (a 2, a 9 and a 3). */
+export const METHOD_DIGITS = [0, 2, 5] as const;
+/** The layer of GuidedGradCam on the digits model: the ReLU after the second convolution. */
+const DIGITS_LAYER = '/3/Relu_output_0';
+
+/** An int32 feature mask `[1, 1, 8, 8]` grouping the pixels of the digits in `size`×`size` blocks. */
+function blockMask(size: number): OnnxTensor {
+  const per = 8 / size;
+  return tensor(Int32Array.from({ length: 64 }, (_, p) => Math.floor(Math.floor(p / 8) / size) * per + Math.floor((p % 8) / size)), [1, 1, 8, 8]);
+}
+
+/** Every method of the primary registry on three test digits: `methods/<name>.svg`. Random methods use fixed seeds. */
+async function methodPictures(model: OnnxModel): Promise<GalleryFile[]> {
+  const samples = readJson<{ images: number[][]; labels: number[] }>(real('digits_cnn.samples.json'));
+  const x = tensor(Float32Array.from(METHOD_DIGITS.flatMap((i) => samples.images[i] as number[])), [METHOD_DIGITS.length, 1, 8, 8]);
+  const target = METHOD_DIGITS.map((i) => samples.labels[i] as number);
+  // Ten other test digits as the reference distribution of DeepLiftShap and GradientShap.
+  const references = tensor(Float32Array.from(samples.images.slice(30, 40).flat()), [10, 1, 8, 8]);
+  const blocks2 = blockMask(2);
+  const pictures: Record<string, MethodPicture> = {
+    'integrated-gradients': { title: 'IntegratedGradients', options: { baselines: 0, nSteps: 50 }, method: 'blended_heat_map', sign: 'all' },
+    saliency: { title: 'Saliency', options: {}, method: 'heat_map', sign: 'absolute_value' },
+    'input-x-gradient': { title: 'InputXGradient', options: {}, method: 'blended_heat_map', sign: 'all' },
+    'deep-lift': { title: 'DeepLift', options: { baselines: 0 }, method: 'blended_heat_map', sign: 'all' },
+    'deep-lift-shap': { title: 'DeepLiftShap', options: { baselines: references }, method: 'blended_heat_map', sign: 'all' },
+    'gradient-shap': { title: 'GradientShap', options: { baselines: references, nSamples: 50, stdevs: 0.1, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
+    'noise-tunnel': {
+      title: 'NoiseTunnel (IG)',
+      options: { baseMethod: 'integrated-gradients', ntType: 'smoothgrad_sq', nSamples: 20, stdevs: 0.2, nSteps: 20, seed: 1 },
+      method: 'blended_heat_map',
+      sign: 'absolute_value',
+    },
+    'guided-backprop': { title: 'GuidedBackprop', options: {}, method: 'heat_map', sign: 'absolute_value' },
+    deconvolution: { title: 'Deconvolution', options: {}, method: 'heat_map', sign: 'absolute_value' },
+    'guided-grad-cam': { title: 'GuidedGradCam', options: {}, method: 'heat_map', sign: 'absolute_value' },
+    'feature-ablation': { title: 'FeatureAblation', options: { baselines: 0, perturbationsPerEval: 16 }, method: 'blended_heat_map', sign: 'all' },
+    occlusion: { title: 'Occlusion 2×2', options: { baselines: 0, slidingWindowShapes: [1, 2, 2], perturbationsPerEval: 16 }, method: 'blended_heat_map', sign: 'all' },
+    'shapley-value-sampling': {
+      title: 'ShapleyValueSampling',
+      options: { baselines: 0, featureMask: blocks2, nSamples: 25, perturbationsPerEval: 16, seed: 1 },
+      method: 'blended_heat_map',
+      sign: 'all',
+    },
+    'kernel-shap': { title: 'KernelShap', options: { baselines: 0, featureMask: blocks2, nSamples: 200, perturbationsPerEval: 50, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
+    lime: { title: 'Lime', options: { baselines: 0, featureMask: blocks2, nSamples: 200, perturbationsPerEval: 50, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
+    'feature-permutation': { title: 'FeaturePermutation', options: { perturbationsPerEval: 16, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
+    'shapley-values': { title: 'ShapleyValues', options: { baselines: 0, featureMask: blockMask(4), perturbationsPerEval: 4 }, method: 'blended_heat_map', sign: 'all' },
+  };
+  const files: GalleryFile[] = [];
+  for (const [name, entry] of Object.entries(primaryMethods)) {
+    const picture = pictures[name];
+    if (!picture) throw new Error(`apps/gallery: no picture is defined for the primary method '${name}'.`);
+    const method = entry.create(model, entry.layer ? DIGITS_LAYER : undefined);
+    const { attributions } = await method.attribute([x], { ...picture.options, target });
+    const attr = attributions[0] as OnnxTensor;
+    const panels = target.map((label, i) => panel(`${picture.title} · ${label}`, example(attr, i), example(x, i), picture.method, picture.sign));
+    files.push(text(`methods/${name}.svg`, figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 })));
+  }
+  return files;
+}
+
 /** Every picture of the docs, made with this project's code from the shared models. */
 export async function generateGallery(ort: OrtModule): Promise<GalleryFile[]> {
   const digits = await fromOnnx(ort, real('digits_cnn.onnx'));
   const cancer = await fromOnnx(ort, real('breast_cancer.onnx'));
   try {
-    return [...(await digitsPictures(digits)), ...(await curvePictures(digits)), ...(await breastCancerPictures(cancer)), ...(await sentimentPictures(ort))];
+    return [...(await digitsPictures(digits)), ...(await curvePictures(digits)), ...(await breastCancerPictures(cancer)), ...(await sentimentPictures(ort)), ...(await methodPictures(digits))];
   } finally {
     digits.dispose();
     cancer.dispose();

@@ -8,6 +8,7 @@ import { generateGallery, root } from './gallery.js';
 const out = path.join(root, 'docs/images');
 fs.mkdirSync(out, { recursive: true });
 for (const file of await generateGallery(ort as unknown as OrtModule)) {
+  fs.mkdirSync(path.dirname(path.join(out, file.name)), { recursive: true });
   fs.writeFileSync(path.join(out, file.name), file.bytes);
   console.log(`docs/images/${file.name} (${file.bytes.length} bytes)`);
 }

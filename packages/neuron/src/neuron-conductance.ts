@@ -45,6 +45,9 @@ export class NeuronConductance<T> extends NeuronAttribution<T> {
     this.readMultiplyByInputs(options);
   }
 
+  attribute(inputs: T, options: NeuronConductanceOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronConductanceOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronConductanceOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronConductanceOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronConductance.attribute');
     const { model, backend: b } = this;

@@ -31,6 +31,9 @@ export class NeuronDeepLift<T> extends NeuronAttribution<T> {
     this.readMultiplyByInputs(options);
   }
 
+  attribute(inputs: T, options: NeuronDeepLiftOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronDeepLiftOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronDeepLiftOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronDeepLiftOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronDeepLift.attribute');
     const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize, 2);

@@ -30,6 +30,9 @@ export class NeuronFeatureAblation<T> extends NeuronAttribution<T> {
     return true;
   }
 
+  attribute(inputs: T, options: NeuronFeatureAblationOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronFeatureAblationOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronFeatureAblationOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronFeatureAblationOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronFeatureAblation.attribute');
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);

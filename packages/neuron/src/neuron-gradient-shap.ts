@@ -34,6 +34,9 @@ export class NeuronGradientShap<T> extends NeuronAttribution<T> {
     return true;
   }
 
+  attribute(inputs: T, options: NeuronGradientShapOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronGradientShapOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronGradientShapOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronGradientShapOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronGradientShap.attribute');
     const b = this.backend;

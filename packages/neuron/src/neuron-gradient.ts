@@ -16,6 +16,9 @@ export class NeuronGradient<T> extends NeuronAttribution<T> {
     return false;
   }
 
+  attribute(inputs: T, options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronGradient.attribute');
     const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);

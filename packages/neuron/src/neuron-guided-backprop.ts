@@ -11,6 +11,9 @@ export class NeuronGuidedBackprop<T> extends NeuronAttribution<T> {
     return false;
   }
 
+  attribute(inputs: T, options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronGuidedBackprop.attribute');
     return modifiedNeuronGradient(this, 'guided-backprop', inputs, options);
@@ -23,6 +26,9 @@ export class NeuronDeconvolution<T> extends NeuronAttribution<T> {
     return false;
   }
 
+  attribute(inputs: T, options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronGradientOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronDeconvolution.attribute');
     return modifiedNeuronGradient(this, 'deconvolution', inputs, options);

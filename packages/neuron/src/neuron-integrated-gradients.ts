@@ -36,6 +36,9 @@ export class NeuronIntegratedGradients<T> extends NeuronAttribution<T> {
     this.readMultiplyByInputs(options);
   }
 
+  attribute(inputs: T, options: NeuronIntegratedGradientsOptions<T>): Promise<NeuronAttributionResult<T>>;
+  attribute(inputs: readonly T[], options: NeuronIntegratedGradientsOptions<T>): Promise<NeuronAttributionResult<T[]>>;
+  attribute(inputs: T | readonly T[], options: NeuronIntegratedGradientsOptions<T>): Promise<NeuronAttributionResult<T | T[]>>;
   async attribute(inputs: T | readonly T[], options: NeuronIntegratedGradientsOptions<T>): Promise<NeuronAttributionResult<T | T[]>> {
     checkOptionNames(options, OPTION_NAMES, 'NeuronIntegratedGradients.attribute');
     const b = this.backend;
