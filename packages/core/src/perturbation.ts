@@ -161,6 +161,19 @@ export interface Copy {
   readonly from?: 'input' | 'baseline' | { readonly rows: Int32Array };
 }
 
+const nativeCopies = new WeakMap<Float64Array, Float32Array | Int32Array | Float64Array>();
+
+/** `data` in element type `Native` (cached per array: a call composes many batches from the same inputs). */
+function nativeCopy(data: Float64Array, Native: Float32ArrayConstructor | Int32ArrayConstructor | Float64ArrayConstructor): Float32Array | Int32Array | Float64Array {
+  if (Native === Float64Array) return data;
+  let copy = nativeCopies.get(data);
+  if (!copy || copy.constructor !== Native) {
+    copy = Native.from(data);
+    nativeCopies.set(data, copy);
+  }
+  return copy;
+}
+
 /**
  * Builds the backend tensors of a batch made of `copies` perturbed copies of the examples, step-major
  * (copy c occupies rows c·N … c·N+N−1). Owned by `scope`.
@@ -171,9 +184,11 @@ export function composeBatch<T>(backend: Backend<T>, call: PerturbationCall<T>, 
   return call.x.tensors.map((_, t) => {
     const per = sizes[t] as number;
     const block = n * per;
-    const input = call.inputData[t] as Float64Array;
-    const baseline = call.baselineData[t] as Float64Array;
-    const out = new Float64Array(copies.length * block);
+    // float32 and int32 copies are composed in their own element type: whole copies are then memcpy-fast.
+    const Native = call.dtypes[t] === 'float32' ? Float32Array : call.dtypes[t] === 'int32' ? Int32Array : Float64Array;
+    const input = nativeCopy(call.inputData[t] as Float64Array, Native);
+    const baseline = nativeCopy(call.baselineData[t] as Float64Array, Native);
+    const out = new Native(copies.length * block);
     copies.forEach((copy: Copy, c) => {
       const offset = c * block;
       out.set(copy.base === 'input' ? input : baseline, offset);
