@@ -37,7 +37,12 @@ const repeat = (data: Float32Array, rows: number): Float32Array => {
   for (let r = 0; r < rows; r++) out.set(data, r * data.length);
   return out;
 };
-const record = (r: Omit<BenchRecord, 'peakRssMb'>): BenchRecord => ({ ...r, peakRssMb: peakRssMb() });
+/** A record with the process's peak RSS so far, also printed at once (a long suite shows progress). */
+const record = (r: Omit<BenchRecord, 'peakRssMb'>): BenchRecord => {
+  const full = { ...r, peakRssMb: peakRssMb() };
+  console.log(`${full.backend} ${full.model} ${full.method}: ${full.medianMs} ms vs ${full.referenceMs} (${full.reference}) = ${full.ratio}${full.target ? ` (target ${full.target})` : ''}`);
+  return full;
+};
 
 /** Case 1 and 5: IG (50 steps, batch 1) on MobileNetV2-224 against 50 plain forward passes of the model, per runtime. */
 export async function igMobilenet(bytes: Uint8Array, runs: number): Promise<BenchRecord[]> {
@@ -66,6 +71,7 @@ export async function igMobilenet(bytes: Uint8Array, runs: number): Promise<Benc
   }
   // tfjs: the same network converted to a tfjs function. tfjs-wasm 4.22 has no DepthwiseConv2dNativeBackpropInput
   // kernel, so no gradient of MobileNetV2 runs there: its forward pass is timed, and IG runs on tfjs-cpu (once: slow).
+  await tf.setBackend('wasm');
   const converted = onnxToTfjs(bytes);
   const model = fromTfjs(converted.fn);
   const x = tf.tensor(pixels, [1, 3, 224, 224]);
@@ -73,7 +79,6 @@ export async function igMobilenet(bytes: Uint8Array, runs: number): Promise<Benc
   const fifty = async (): Promise<void> => {
     for (let i = 0; i < 50; i++) tf.tidy(() => converted.fn(x)).dataSync();
   };
-  await tf.setBackend('wasm');
   let wasmError = '';
   await ig.attribute(x, { target: 7, nSteps: 1 }).then(
     (r) => r.attributions.dispose(),
