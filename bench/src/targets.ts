@@ -54,7 +54,7 @@ export async function igMobilenet(bytes: Uint8Array, runs: number): Promise<Benc
     const feeds = { [model.inputNames[0] as string]: new ort.Tensor('float32', pixels, [1, 3, 224, 224]) as OrtTensor };
     const x = tensor(pixels, [1, 3, 224, 224]);
     const ig = new IntegratedGradients(model);
-    for (const batch of [10, 50]) {
+    for (const batch of [1, 10, 50]) {
       const [igMs, fwdMs] = (await timeInterleaved(
         [
           async () => hostBackend.dispose((await ig.attribute(x, { target: 7, nSteps: 50, internalBatchSize: batch })).attributions),
