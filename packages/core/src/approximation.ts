@@ -1,5 +1,5 @@
-import { ArgumentError } from '@attribution/tensor';
-import { closestName } from '@attribution/tensor';
+import { ArgumentError, closestName } from '@attribution/tensor';
+import { checkInteger } from './options.js';
 
 /** The rules for approximating a path integral; `gausslegendre` is Captum's default. */
 export type ApproximationMethod =
@@ -17,6 +17,23 @@ export const APPROXIMATION_METHODS: readonly ApproximationMethod[] = [
   'riemann_trapezoid',
   'gausslegendre',
 ];
+
+/**
+ * The most steps a path integral may take. Gauss–Legendre nodes cost O(n²) to compute (0.7 s at 10,000) and
+ * every step is a row of a model call, so larger counts would hang or exhaust memory long before they
+ * improve a float32 result; they are rejected up front instead.
+ */
+export const MAX_STEPS = 10_000;
+
+/** Validates `nSteps`: an integer between 1 and {@link MAX_STEPS}. */
+export function checkSteps(value: unknown, argument = 'nSteps'): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > MAX_STEPS) throw tooManySteps(argument, value);
+  return checkInteger(argument, value, 1);
+}
+
+function tooManySteps(argument: string, n: number): ArgumentError {
+  return new ArgumentError(argument, `at most ${MAX_STEPS} steps`, String(n), 'More steps do not make a float32 integral more accurate; a few hundred usually suffice.');
+}
 
 /** Step sizes `w_k` and points `α_k` of an approximation rule: `∫₀¹ f ≈ Σ_k w_k f(α_k)`. */
 export interface ApproximationParameters {
@@ -46,6 +63,8 @@ export function approximationParameters(method: ApproximationMethod, n: number):
   if (!Number.isInteger(n) || n < 1) {
     throw new ArgumentError('nSteps', 'an integer ≥ 1', String(n));
   }
+  // Layer conductance evaluates nSteps + 1 points.
+  if (n > MAX_STEPS + 1) throw tooManySteps('nSteps', n);
   if (method === 'gausslegendre') {
     const { nodes, weights } = gaussLegendre(n);
     return { stepSizes: weights.map((w) => 0.5 * w), alphas: nodes.map((x) => 0.5 * (1 + x)) };

@@ -1,6 +1,7 @@
-import { ArgumentError, ShapeError, broadcastShapes, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
+import { ArgumentError, ShapeError, broadcastShapes, describeValue, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
 import { broadcastData } from './host.js';
 import { checkTensor, type PreparedInputs } from './inputs.js';
+import { MAX_COUNT } from './options.js';
 import type { FeaturePositions, FeatureSet } from './perturbation.js';
 
 /** Feature masks: one integer tensor per input (or one for a single input); equal ids form one feature, across inputs too. */
@@ -17,8 +18,9 @@ export interface MaskFeatures extends FeatureSet {
  * Reads feature masks: each must broadcast to its input with dimension 0 either 1 (shared by every example)
  * or N (one mask per example). Without masks every scalar is its own feature, numbered consecutively across
  * inputs. Ids are processed as Captum does: the sorted ids of input 0, then new ids of input 1, and so on.
+ * `argument` names the option in messages (e.g. `layerMask`).
  */
-export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown, x: PreparedInputs<T>): Promise<MaskFeatures> {
+export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown, x: PreparedInputs<T>, argument = 'featureMask'): Promise<MaskFeatures> {
   const n = x.batchSize;
   const sizes = x.shapes.map((s) => sizeOf(s.slice(1)));
   if (featureMask === undefined || featureMask === null) {
@@ -33,15 +35,23 @@ export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown,
       positions: (f) => (cache[f] ??= sizes.map((size, t) => (f >= (offsets[t] as number) && f < (offsets[t] as number) + size ? Int32Array.of(f - (offsets[t] as number)) : undefined))),
     };
   }
+  // A plain JavaScript array of ids (not tensors) would otherwise read as a list of masks of the wrong length.
+  if (Array.isArray(featureMask) && featureMask.length > 0 && featureMask.every((m) => typeof m === 'number' || Array.isArray(m))) {
+    throw new ArgumentError(
+      argument,
+      x.single ? `a tensor of the ${backend.name} backend holding integer feature ids` : `one tensor of the ${backend.name} backend per input (${x.tensors.length}), holding integer feature ids`,
+      describeValue(featureMask),
+    );
+  }
   const list = Array.isArray(featureMask) ? (featureMask as readonly unknown[]) : [featureMask];
   if (list.length !== x.tensors.length) {
-    throw new ArgumentError('featureMask', `one mask per input (${x.tensors.length})`, `${list.length}`);
+    throw new ArgumentError(argument, `one mask per input (${x.tensors.length})`, `${list.length}`);
   }
   // byId: id -> per input: shared positions, or per-example positions.
   const byId = new Map<number, (number[] | number[][] | undefined)[]>();
   const order: number[] = [];
   for (let t = 0; t < list.length; t++) {
-    const name = x.single ? 'featureMask' : `featureMask[${t}]`;
+    const name = x.single ? argument : `${argument}[${t}]`;
     const mask = checkTensor(backend, name, list[t]);
     const inputShape = x.shapes[t] as Shape;
     let shape = backend.shape(mask);
@@ -80,9 +90,26 @@ export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown,
       e === undefined ? undefined : Array.isArray(e[0]) ? (e as number[][]).map((l) => Int32Array.from(l)) : Int32Array.from(e as number[]),
     ),
   );
+  // Shapley and surrogate methods count features up to the largest id: a sparse, huge id would make them
+  // allocate per missing id. Ids may skip values, within reason.
+  let minId = Infinity;
+  let maxId = -Infinity;
+  for (const id of order) {
+    if (id < minId) minId = id;
+    if (id > maxId) maxId = id;
+  }
+  const positionsCount = x.shapes.reduce((a, s) => a + sizeOf(s), 0);
+  const span = Math.max(maxId + 1, maxId - minId + 1);
+  if (span > Math.max(MAX_COUNT, positionsCount)) {
+    throw new ArgumentError(
+      argument,
+      `feature ids spanning at most ${Math.max(MAX_COUNT, positionsCount)} values (number features 0, 1, 2, …)`,
+      `ids from ${minId} to ${maxId}`,
+    );
+  }
   return {
     ids: order,
-    maxId: Math.max(...order),
+    maxId,
     indexOf: new Map(order.map((id, i) => [id, i])),
     positions: (f) => positions[f] as FeaturePositions,
   };

@@ -1,10 +1,10 @@
 import type { Backend } from '@attribution/tensor';
-import { approximationParameters, checkApproximationMethod, type ApproximationMethod } from './approximation.js';
+import { approximationParameters, checkApproximationMethod, checkSteps, type ApproximationMethod } from './approximation.js';
 import { argRepeater } from './args.js';
 import { prepareBaselines } from './baselines.js';
 import { checkBatchRows, stepRanges } from './batching.js';
 import type { PreparedInputs } from './inputs.js';
-import { checkInteger, throwIfAborted, type RunOptions } from './options.js';
+import { throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
 
 /** A path integral of gradients along the straight line `start + α (end − start)`. */
@@ -95,7 +95,7 @@ export async function integrateInputPath<T>(
   defaultMethod: ApproximationMethod,
   gradientAt: (points: readonly T[], stepSizes: readonly number[], args: unknown[]) => Promise<readonly T[]>,
 ): Promise<InputPath<T>> {
-  const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
+  const nSteps = checkSteps(options.nSteps ?? 50);
   const method = checkApproximationMethod(options.method ?? defaultMethod);
   const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, call.x.batchSize);
   const baselines = await prepareBaselines(b, options.baselines, call.x, scope);

@@ -12,8 +12,14 @@ export type LayerName = string | LayerRef;
 /** Validates a layer argument; `toInput` selects the layer's input instead of its output. */
 export function resolveLayer(layer: unknown, toInput = false, argument = 'layer'): LayerRef {
   if (typeof layer === 'string' && layer.length > 0) return toInput ? { layer, side: 'input' } : { layer };
-  if (layer && typeof layer === 'object' && typeof (layer as LayerRef).layer === 'string') {
+  if (layer && typeof layer === 'object' && typeof (layer as LayerRef).layer === 'string' && (layer as LayerRef).layer.length > 0) {
     const ref = layer as LayerRef;
+    if (ref.side !== undefined && ref.side !== 'output' && ref.side !== 'input') {
+      throw new ArgumentError(`${argument}.side`, "'output' or 'input'", describeValue(ref.side));
+    }
+    if (ref.index !== undefined && !(typeof ref.index === 'number' && Number.isInteger(ref.index) && ref.index >= 0)) {
+      throw new ArgumentError(`${argument}.index`, 'a non-negative integer (which of the layer\'s tensors)', describeValue(ref.index));
+    }
     return toInput && !ref.side ? { ...ref, side: 'input' } : ref;
   }
   throw new ArgumentError(argument, 'a layer name (e.g. an ONNX tensor name or a tfjs layer/tap name) or { layer, side?, index? }', describeValue(layer));

@@ -1,8 +1,11 @@
-import { AbortError, ArgumentError, closestName } from '@attribution/tensor';
+import { AbortError, ArgumentError, closestName, describeValue } from '@attribution/tensor';
 
 export { closestName };
 
-/** Rejects option names a method does not know, suggesting the closest valid one. */
+/**
+ * Rejects option names a method does not know, suggesting the closest valid one, and checks the run options
+ * (`onProgress`, `signal`) when the method takes them.
+ */
 export function checkOptionNames(options: object | undefined, allowed: readonly string[], method: string): void {
   if (options === undefined || options === null) return;
   if (typeof options !== 'object' || Array.isArray(options)) {
@@ -19,13 +22,35 @@ export function checkOptionNames(options: object | undefined, allowed: readonly 
       'ERR_UNKNOWN_OPTION',
     );
   }
+  const run = options as RunOptions;
+  if (allowed.includes('onProgress') && run.onProgress !== undefined && typeof run.onProgress !== 'function') {
+    throw new ArgumentError('onProgress', 'a function called with { done, total }', describeValue(run.onProgress));
+  }
+  if (allowed.includes('signal') && run.signal !== undefined && !isAbortSignal(run.signal)) {
+    throw new ArgumentError('signal', 'an AbortSignal (e.g. new AbortController().signal)', describeValue(run.signal));
+  }
 }
 
-/** Validates an integer option: defined, finite, integral and within bounds. */
-export function checkInteger(argument: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `between ${min} and ${max}`;
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof AbortSignal !== 'undefined' && value instanceof AbortSignal) return true;
+  return value !== null && typeof value === 'object' && typeof (value as { aborted?: unknown }).aborted === 'boolean';
+}
+
+/**
+ * The largest count an integer option (samples, steps, perturbation samples) may take unless a method sets
+ * its own bound: larger values would exhaust memory or time long before they finish, so they are rejected
+ * up front instead of allocating.
+ */
+export const MAX_COUNT = 100_000;
+
+/** Validates an integer option: defined, finite, integral and within bounds (at most {@link MAX_COUNT} by default). */
+export function checkInteger(argument: string, value: unknown, min: number, max?: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    const range = max === undefined ? `≥ ${min}` : `between ${min} and ${max}`;
     throw new ArgumentError(argument, `an integer ${range}`, typeof value === 'number' ? String(value) : typeof value);
+  }
+  if (max === undefined && value > MAX_COUNT) {
+    throw new ArgumentError(argument, `an integer ≥ ${min} and at most ${MAX_COUNT}`, String(value), 'Larger counts would exhaust memory or time before the call finishes.');
   }
   return value;
 }

@@ -49,6 +49,9 @@ export function checkStdevs(value: unknown, inputs: number, fallback: number): n
   return list as number[];
 }
 
+/** The most rows (examples × samples) a GradientSHAP call may draw: its per-row draws are held in memory. */
+export const MAX_SAMPLE_ROWS = 10_000_000;
+
 /** The validated sampling plan of a GradientSHAP call. */
 export interface ShapSampling<T> {
   readonly samples: number;
@@ -61,6 +64,13 @@ export interface ShapSampling<T> {
 /** Validates the sampling options against the prepared inputs and resolves the reference distribution. */
 export async function prepareShapSampling<T>(b: Backend<T>, options: ShapSamplingOptions<T>, x: PreparedInputs<T>): Promise<ShapSampling<T>> {
   const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
+  if (samples * x.batchSize > MAX_SAMPLE_ROWS) {
+    throw new ArgumentError(
+      'nSamples',
+      `at most ${Math.max(1, Math.floor(MAX_SAMPLE_ROWS / x.batchSize))} samples per example for a batch of ${x.batchSize} (at most ${MAX_SAMPLE_ROWS} sampled rows in all)`,
+      String(samples),
+    );
+  }
   const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
   const seed = callSeed(checkSeed(options.seed));
   const stdevs = checkStdevs(options.stdevs, x.tensors.length, 0);

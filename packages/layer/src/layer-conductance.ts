@@ -7,8 +7,8 @@ import {
   checkApproximationMethod,
   checkBatchRows,
   checkBoolean,
-  checkInteger,
   checkOptionNames,
+  checkSteps,
   convergenceDelta,
   pathEndpoints,
   pathPoints,
@@ -48,7 +48,7 @@ export class LayerConductance<T> extends LayerAttribution<T> {
 
   async attribute(inputs: T | readonly T[], options: LayerConductanceOptions<T> = {}): Promise<LayerAttributionResult<T, T>> {
     checkOptionNames(options, OPTION_NAMES, 'LayerConductance.attribute');
-    const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
+    const nSteps = checkSteps(options.nSteps ?? 50);
     const method = checkApproximationMethod(options.method ?? 'gausslegendre');
     const toInput = checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false);
     const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);

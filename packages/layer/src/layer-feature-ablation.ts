@@ -63,7 +63,7 @@ export class LayerFeatureAblation<T> extends LayerAttribution<T> {
         dtypes: ['float32'],
         evaluate: async (batch, copies) => (await evaluate(model, call.x.tensors, call.args, call.selection, copies, scope, { ref, value: batch[0] as T })).values,
       };
-      const features = await maskFeatures(b, options.layerMask, layerX);
+      const features = await maskFeatures(b, options.layerMask, layerX, 'layerMask');
       const [attr] = await ablateFeatures(model, layerCall, features, perEval, scope, options);
       const shape = [call.x.batchSize * call.k, ...(layerX.shapes[0] as number[]).slice(1)];
       const [t] = attributionTensors(b, [attr as Float64Array], [shape], scope);

@@ -5,8 +5,8 @@ import {
   checkApproximationMethod,
   checkBatchRows,
   checkBoolean,
-  checkInteger,
   checkOptionNames,
+  checkSteps,
   convergenceDelta,
   integrateGradients,
   layerActivations,
@@ -44,7 +44,7 @@ export class LayerIntegratedGradients<T> extends LayerAttribution<T> {
 
   async attribute(inputs: T | readonly T[], options: LayerIntegratedGradientsOptions<T> = {}): Promise<LayerAttributionResult<T, T>> {
     checkOptionNames(options, OPTION_NAMES, 'LayerIntegratedGradients.attribute');
-    const nSteps = checkInteger('nSteps', options.nSteps ?? 50, 1);
+    const nSteps = checkSteps(options.nSteps ?? 50);
     const method = checkApproximationMethod(options.method ?? 'gausslegendre');
     const toInput = checkBoolean('attributeToLayerInput', options.attributeToLayerInput ?? false);
     const returnDelta = checkBoolean('returnConvergenceDelta', options.returnConvergenceDelta ?? false);

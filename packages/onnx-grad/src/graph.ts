@@ -1,6 +1,7 @@
 import { InvalidModelError } from './errors.js';
 import {
   DataType,
+  checkTensorProto,
   decodeModel,
   isFloatType,
   tensorValues,
@@ -50,6 +51,11 @@ export class Graph {
     this.model = model;
     const op = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
     this.opset = op ? toNumber(op.version) : 1;
+    // The file is untrusted: constants whose dims disagree with their data would mislead every rule.
+    for (const t of model.graph.initializer) checkTensorProto(t, 'Initializer');
+    for (const n of model.graph.node) {
+      for (const a of n.attribute) if (a.t) checkTensorProto(a.t, `The tensor attribute '${a.name}' of node '${Graph.label(n)}'`);
+    }
     for (const t of model.graph.initializer) this.initializers.set(t.name, t);
     for (const n of model.graph.node) for (const o of n.output) if (o) this.producers.set(o, n);
   }

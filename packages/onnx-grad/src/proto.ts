@@ -1,4 +1,6 @@
+import { BackendError } from '@attribution/tensor';
 import onnxProto from 'onnx-proto';
+import { InvalidModelError } from './errors.js';
 
 /** The ONNX protobuf namespace (from `onnx-proto`). */
 export const onnx = onnxProto.onnx;
@@ -17,6 +19,11 @@ export interface TensorProto {
   int32Data: number[];
   int64Data: Int64[];
   uint64Data: Int64[];
+  stringData: Uint8Array[];
+  /** 1 (EXTERNAL) when the values live in another file, named by `externalData`. */
+  dataLocation?: number;
+  /** `location`, `offset`, `length` (and `checksum`) of external values. */
+  externalData: { key: string; value: string }[];
 }
 
 /** A decoded node attribute. */
@@ -142,6 +149,72 @@ export function attrString(node: NodeProto, name: string, fallback: string): str
 /** Bytes per element of the numeric types stored in `raw_data`. */
 const BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
 
+/** Whether a tensor's values are stored in an external file. */
+export function isExternal(t: TensorProto): boolean {
+  return t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0;
+}
+
+/** The largest ONNX element type number known (FLOAT4E2M1 is 23). */
+const MAX_KNOWN_TYPE = 23;
+
+/**
+ * How many values a tensor proto stores (its raw data or its typed field), or `undefined` when that cannot
+ * be told (external data, packed 4-bit types, types this code does not know).
+ */
+export function storedCount(t: TensorProto): number | undefined {
+  if (isExternal(t)) return undefined;
+  const type = t.dataType;
+  if (t.rawData && t.rawData.length > 0) {
+    const width = BYTES[type];
+    return width === undefined ? undefined : t.rawData.length / width;
+  }
+  switch (type) {
+    case DataType.FLOAT: return t.floatData.length;
+    case 14: return t.floatData.length / 2; // complex64
+    case DataType.DOUBLE: return t.doubleData.length;
+    case 15: return t.doubleData.length / 2; // complex128
+    case DataType.INT64: return t.int64Data.length;
+    case DataType.UINT32:
+    case DataType.UINT64: return t.uint64Data.length;
+    case DataType.STRING: return t.stringData?.length ?? 0;
+    case DataType.INT32:
+    case DataType.INT16:
+    case DataType.INT8:
+    case DataType.UINT16:
+    case DataType.UINT8:
+    case DataType.BOOL:
+    case DataType.FLOAT16:
+    case DataType.BFLOAT16:
+    case 17: case 18: case 19: case 20: // float8 types
+      return t.int32Data.length;
+    default: return undefined;
+  }
+}
+
+/**
+ * Checks a tensor proto read from an untrusted file: a known data type, non-negative integer dims, and as
+ * many stored values as the dims say. Throws an {@link InvalidModelError} naming `what` otherwise.
+ */
+export function checkTensorProto(t: TensorProto, what: string): void {
+  const name = `${what} '${t.name}'`;
+  if (!Number.isInteger(t.dataType) || t.dataType <= 0 || t.dataType > MAX_KNOWN_TYPE) {
+    throw new InvalidModelError(`${name} has no valid data type (${t.dataType}).`);
+  }
+  const dims = t.dims.map(toNumber);
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new InvalidModelError(`${name} has dimension ${d}; dimensions are non-negative integers.`);
+  }
+  const count = dims.reduce((a, b) => a * b, 1);
+  const width = BYTES[t.dataType];
+  if (!isExternal(t) && t.rawData?.length && width !== undefined && t.rawData.length % width !== 0) {
+    throw new InvalidModelError(`${name} has ${t.rawData.length} bytes of raw data, not a whole number of ${typeName(t.dataType)} values.`);
+  }
+  const stored = storedCount(t);
+  if (stored !== undefined && stored !== count) {
+    throw new InvalidModelError(`${name} has shape [${dims.join(', ')}] (${count} values) but stores ${stored} ${typeName(t.dataType)} values.`);
+  }
+}
+
 /** Number of elements of a tensor proto. */
 export function tensorSize(t: TensorProto): number {
   return t.dims.reduce((n: number, d) => n * toNumber(d), 1);
@@ -150,10 +223,18 @@ export function tensorSize(t: TensorProto): number {
 /** Decodes the values of a numeric tensor proto (float16 unsupported) as plain numbers. */
 export function tensorValues(t: TensorProto): number[] {
   const type = t.dataType;
+  if (isExternal(t)) {
+    throw new BackendError(`Tensor '${t.name}' stores its values in an external file; load the model with fromOnnx(ort, file, { externalDataFolder }) so that they are read.`);
+  }
   if (t.rawData && t.rawData.length > 0) {
     const bytes = t.rawData;
+    const width = BYTES[type];
+    if (width === undefined) throw new BackendError(`Cannot read the values of tensor '${t.name}' of type ${typeName(type)} (raw data of this type is not supported here).`);
+    if (bytes.byteLength % width !== 0) {
+      throw new InvalidModelError(`Tensor '${t.name}' has ${bytes.byteLength} bytes of raw data, not a whole number of ${typeName(type)} values.`);
+    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const n = bytes.byteLength / (BYTES[type] ?? 1);
+    const n = bytes.byteLength / width;
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       switch (type) {
@@ -168,7 +249,7 @@ export function tensorValues(t: TensorProto): number[] {
         case DataType.INT8: out[i] = view.getInt8(i); break;
         case DataType.UINT8:
         case DataType.BOOL: out[i] = view.getUint8(i); break;
-        default: throw new Error(`cannot decode raw data of ${typeName(type)}`);
+        default: throw new BackendError(`Cannot read the values of tensor '${t.name}' of type ${typeName(type)} (raw data of this type is not supported here).`);
       }
     }
     return out;
@@ -190,7 +271,7 @@ export function encodeValues(values: ArrayLike<number>, type: number): Uint8Arra
     case DataType.INT32: return new Uint8Array(Int32Array.from(values).buffer);
     case DataType.BOOL:
     case DataType.UINT8: return Uint8Array.from(values);
-    default: throw new Error(`cannot encode ${typeName(type)}`);
+    default: throw new BackendError(`Cannot encode constants of type ${typeName(type)}.`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { InvalidModelError } from './errors.js';
 import { type Graph, metaOfValueInfo, type Dim, type ValueMeta } from './graph.js';
 import { DataType, attrInt, attrInts, attribute, tensorValues, toNumber, type NodeProto } from './proto.js';
 
@@ -17,10 +18,28 @@ type ShapeFn = (ctx: ShapeContext) => ValueMeta[];
 
 const same: ShapeFn = (c) => [{ ...c.input(0), value: undefined }];
 const isNum = (d: Dim | undefined): d is number => typeof d === 'number';
+/** A plausible rank (a shape tensor's length): dims of an untrusted file must not size arrays. */
+const isRank = (d: Dim | undefined): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= 64;
 
-/** Normalises a possibly negative axis. */
-export function normAxis(axis: number, rank: number): number {
+/**
+ * Normalises a possibly negative axis, checking it against the rank (`[-rank, rank)`, or `[-rank, rank]`
+ * with `inclusive`, as Flatten allows): axes come from an untrusted file and index arrays.
+ */
+export function normAxis(axis: number, rank: number, inclusive = false): number {
+  const top = inclusive ? rank : rank - 1;
+  if (!Number.isInteger(axis) || axis < -rank || axis > top) {
+    throw new InvalidModelError(`Axis ${axis} is out of range for a tensor of rank ${rank}.`);
+  }
   return axis < 0 ? axis + rank : axis;
+}
+
+/** Checks that `perm` is a permutation of `0 … rank−1` (a Transpose's `perm` attribute). */
+export function checkPermutation(perm: readonly number[], rank: number): readonly number[] {
+  const seen = new Set(perm);
+  if (perm.length !== rank || seen.size !== rank || !perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank)) {
+    throw new InvalidModelError(`Transpose perm [${perm.join(', ')}] is not a permutation of the ${rank} axes.`);
+  }
+  return perm;
 }
 
 /** NumPy broadcast of symbolic shapes (a symbol against 1 gives the symbol). */
@@ -146,7 +165,9 @@ const rules: Record<string, ShapeFn> = {
     const rank = s?.length;
     const start = attrInt(c.node, 'start', 0);
     const end = attrInt(c.node, 'end', rank ?? 0);
-    const value = s ? s.slice(normAxis(start, s.length), end < 0 ? end + s.length : Math.min(end, s.length)) : undefined;
+    // Shape's start and end are clamped to [0, rank], not checked.
+    const clamp = (v: number, r: number): number => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+    const value = s ? s.slice(clamp(start, s.length), clamp(end, s.length)) : undefined;
     return [{ elemType: DataType.INT64, shape: value ? [value.length] : [c.fresh()], value }];
   },
   Size: (c) => [{ elemType: DataType.INT64, shape: [], value: c.input(0).shape ? [product(c.input(0).shape as Dim[], () => c.fresh())] : undefined }],
@@ -195,7 +216,7 @@ const rules: Record<string, ShapeFn> = {
   Flatten: (c) => {
     const s = c.input(0).shape;
     if (!s) return [{ elemType: c.input(0).elemType, shape: [c.fresh(), c.fresh()] }];
-    const axis = normAxis(attrInt(c.node, 'axis', 1), s.length);
+    const axis = normAxis(attrInt(c.node, 'axis', 1), s.length, true);
     return [{ elemType: c.input(0).elemType, shape: [product(s.slice(0, axis), () => c.fresh()), product(s.slice(axis), () => c.fresh())] }];
   },
   Reshape: (c) => {
@@ -204,7 +225,7 @@ const rules: Record<string, ShapeFn> = {
     const targetShape = c.input(1).shape;
     if (!target) {
       const len = targetShape?.[0];
-      return [{ elemType: x.elemType, shape: isNum(len) ? Array.from({ length: len }, () => c.fresh()) : undefined }];
+      return [{ elemType: x.elemType, shape: isRank(len) ? Array.from({ length: len }, () => c.fresh()) : undefined }];
     }
     const allowZero = attrInt(c.node, 'allowzero', 0) === 1;
     const shape = target.map((d, i) => (d === 0 && !allowZero ? (x.shape?.[i] ?? c.fresh()) : d));
@@ -220,7 +241,7 @@ const rules: Record<string, ShapeFn> = {
   Transpose: (c) => {
     const s = c.input(0).shape;
     if (!s) return [{ elemType: c.input(0).elemType }];
-    const perm = attrInts(c.node, 'perm') ?? s.map((_, i) => s.length - 1 - i);
+    const perm = checkPermutation(attrInts(c.node, 'perm') ?? s.map((_, i) => s.length - 1 - i), s.length);
     return [{ elemType: c.input(0).elemType, shape: perm.map((p) => s[p] as Dim) }];
   },
   Concat: (c) => {
@@ -317,7 +338,7 @@ const rules: Record<string, ShapeFn> = {
   Expand: (c) => {
     const target = c.values(1);
     const x = c.input(0);
-    const tshape = target ?? (isNum(c.input(1).shape?.[0]) ? Array.from({ length: c.input(1).shape?.[0] as number }, () => c.fresh()) : undefined);
+    const tshape = target ?? (isRank(c.input(1).shape?.[0]) ? Array.from({ length: c.input(1).shape?.[0] as number }, () => c.fresh()) : undefined);
     return [{ elemType: x.elemType, shape: tshape ? broadcast([x.shape, tshape], () => c.fresh()) : undefined }];
   },
   Tile: (c) => {

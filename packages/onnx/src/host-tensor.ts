@@ -1,4 +1,4 @@
-import { BackendError, type DType, type TensorData } from '@attribution/tensor';
+import { BackendError, ShapeError, type DType, type TensorData } from '@attribution/tensor';
 
 /** Element types a host tensor holds, named as ONNX Runtime names them. */
 export type HostType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool';
@@ -17,6 +17,14 @@ export class HostTensor {
     /** The element type. */
     readonly type: HostType,
   ) {
+    let size = 1;
+    for (const d of dims) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new ShapeError('dims', 'non-negative integers', `[${dims.join(', ')}]`);
+      size *= d;
+    }
+    if (data.length !== size) {
+      throw new ShapeError('data', `${size} values for dims [${dims.join(', ')}]`, `${data.length} values`);
+    }
     this.values = data;
   }
 

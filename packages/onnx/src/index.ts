@@ -9,6 +9,7 @@ export { OnnxModel, fromOnnx, type OnnxInput, type OnnxModelOptions, type OrtMod
 export { hostBackend, isOnnxTensor, type OnnxTensor } from './host-backend.js';
 export { HostTensor, type HostType } from './host-tensor.js';
 export type { ModelSource } from './source.js';
+export type { ExternalDataFolder } from './external-data.js';
 export { InvalidModelError, UnsupportedOperatorError } from '@attribution/onnx-grad';
 
 import type { TensorData } from '@attribution/tensor';

@@ -1,6 +1,7 @@
-import { Graph, inferShapes, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
+import { Graph, InvalidModelError, inferShapes, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
+  closestName,
   describeChoices,
   BackendError,
   ModelError,
@@ -16,6 +17,7 @@ import {
   type Model,
 } from '@attribution/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
+import { externalTensors, inlineExternalData, type ExternalDataFolder } from './external-data.js';
 import { finiteDifferenceGradient } from './finite-difference.js';
 import { hostBackend, type OnnxTensor } from './host-backend.js';
 import { HostTensor, fromNumbers, type HostType } from './host-tensor.js';
@@ -42,6 +44,16 @@ export interface OnnxModelOptions {
   readonly gradient?: 'graph' | 'finite-difference';
   /** Step of the central differences (default 1e-3). */
   readonly finiteDifferenceStep?: number;
+  /**
+   * The folder holding the model's external data files (tensors saved with `data_location: EXTERNAL`, as
+   * PyTorch does for models over 2 GB): a path (Node), or a `file:` or `http(s):` URL. Without it, a model
+   * with external data is refused. Each tensor's `location` must be a relative path inside this folder —
+   * absolute paths, `..` segments and symbolic links that resolve outside it are refused — and the
+   * referenced bytes (`offset`, `length`) are read and inlined before any session is created, so
+   * `onnxruntime-node` and `onnxruntime-web` load the same self-contained model. Models without external
+   * data ignore it.
+   */
+  readonly externalDataFolder?: ExternalDataFolder;
 }
 
 const ELEM: Record<number, HostType | undefined> = { 1: 'float32', 11: 'float64', 6: 'int32', 7: 'int64', 9: 'bool' };
@@ -77,6 +89,17 @@ export class OnnxModel implements Model<OnnxTensor> {
     private readonly options: OnnxModelOptions = {},
   ) {
     this.graph = new Graph(bytes);
+    const external = externalTensors(this.graph.model as never);
+    if (external.length > 0) {
+      // ONNX Runtime would read external files relative to the working directory: only fromOnnx, with a
+      // folder the caller trusts, may resolve them.
+      throw new ArgumentError(
+        'model',
+        'a model whose tensors are stored in the file (fromOnnx inlines external data from externalDataFolder)',
+        `a model with ${external.length} tensor(s) in external files`,
+        'Load it with fromOnnx(ort, file, { externalDataFolder }).',
+      );
+    }
     inferShapes(this.graph);
     this.inputs = this.graph.inputs.map((vi) => ({
       name: vi.name,
@@ -138,9 +161,19 @@ export class OnnxModel implements Model<OnnxTensor> {
         const transformed = transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
-          return { session: await this.ort.InferenceSession.create(transformed.bytes, options), transformed };
+          const session = await this.ort.InferenceSession.create(transformed.bytes, options);
+          if (this.disposed) {
+            // Disposed while the session was being created: dispose() could not release it.
+            await session.release();
+            throw new BackendError('This ONNX model has been disposed.');
+          }
+          return { session, transformed };
         } catch (e) {
-          throw new BackendError(`ONNX Runtime could not load the ${wrt.length ? 'gradient ' : ''}model: ${(e as Error).message}`, { cause: e });
+          if (e instanceof BackendError) throw e;
+          const message = e instanceof Error ? e.message : String(e);
+          // The forward model is the file itself (pruned): when ONNX Runtime refuses it, the file is at fault.
+          if (wrt.length === 0) throw new InvalidModelError(`ONNX Runtime could not load the model: ${message}`, { cause: e });
+          throw new BackendError(`ONNX Runtime could not load the gradient model: ${message}`, { cause: e });
         }
       })();
       entry.catch(() => this.sessions.delete(key));
@@ -172,7 +205,11 @@ export class OnnxModel implements Model<OnnxTensor> {
       }
     }
     const data = given === type ? (value.data as never) : fromNumbers(type, value.data as never);
-    return new this.ort.Tensor(type, data, value.dims);
+    try {
+      return new this.ort.Tensor(type, data, value.dims);
+    } catch (e) {
+      throw new ArgumentError(argument, `a tensor ONNX Runtime accepts for model input '${input.name}'`, `${describeValue(value)} (${(e as Error).message})`);
+    }
   }
 
   /** Builds the feeds of one run. */
@@ -207,9 +244,12 @@ export class OnnxModel implements Model<OnnxTensor> {
 
   private async run(feeds: Record<string, OrtTensor>, compiled: Compiled): Promise<Record<string, HostTensor>> {
     let result: InferenceSession.ReturnType;
+    if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
     try {
       result = await compiled.session.run(feeds);
     } catch (e) {
+      // A session released by dispose() during the call fails in ONNX Runtime's words: say what happened.
+      if (this.disposed) throw new BackendError('This ONNX model has been disposed during the call.', { cause: e });
       throw new ModelError(`ONNX Runtime failed to run the model: ${(e as Error).message}`, { cause: e });
     }
     const out: Record<string, HostTensor> = {};
@@ -275,14 +315,32 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 }
 
+const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder'];
+
+/** Rejects unknown option names of {@link fromOnnx} (a misspelt `externalDataFolder` must not pass silently). */
+function checkModelOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgumentError('fromOnnx options', 'an options object', describeValue(options));
+  }
+  for (const key of Object.keys(options)) {
+    if (OPTION_NAMES.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const guess = closestName(key, OPTION_NAMES);
+    throw new ArgumentError('fromOnnx options', `only the options ${OPTION_NAMES.join(', ')}`, `unknown option '${key}'`, guess ? `Did you mean ${guess}?` : undefined, 'ERR_UNKNOWN_OPTION');
+  }
+}
+
 /**
  * Loads an ONNX model for the attribution algorithms. `ort` is your `onnxruntime-node` or
- * `onnxruntime-web` module; `source` a file path (Node), a URL, or the model's bytes.
+ * `onnxruntime-web` module; `source` a file path (Node), a URL, or the model's bytes. A model whose
+ * tensors live in external data files needs `options.externalDataFolder`, the folder they are read from
+ * (and confined to); their bytes are inlined into the model.
  */
 export async function fromOnnx(ort: OrtModule, source: ModelSource, options: OnnxModelOptions = {}): Promise<OnnxModel> {
   if (!ort || typeof ort.InferenceSession?.create !== 'function' || typeof ort.Tensor !== 'function') {
     throw new ArgumentError('ort', "the onnxruntime-node or onnxruntime-web module (import * as ort from 'onnxruntime-node')", describeValue(ort));
   }
-  const bytes = await loadModelBytes(source);
+  checkModelOptions(options);
+  const bytes = await inlineExternalData(await loadModelBytes(source), options.externalDataFolder);
   return new OnnxModel(ort, bytes, options);
 }

@@ -1,3 +1,4 @@
+import { ArgumentError } from '@attribution/tensor';
 import { Attribution, checkOptionNames, checkPerturbationsPerEval } from '@attribution/core';
 import { SHAPLEY_OPTION_NAMES, allPermutations, shapleyFromPermutations } from './shapley.js';
 import type { AttributionResult, PerturbationOptions } from './types.js';
@@ -6,6 +7,8 @@ import type { AttributionResult, PerturbationOptions } from './types.js';
 export type ShapleyValuesOptions<T> = PerturbationOptions<T>;
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+/** Beyond this many features exact Shapley values are refused: 12! orderings already take hours. */
+const MAX_FEATURES = 12;
 
 /**
  * Exact Shapley values: the average marginal contribution of each feature over all `M!` orderings of the
@@ -23,6 +26,14 @@ export class ShapleyValues<T> extends Attribution<T> {
     checkOptionNames(options, SHAPLEY_OPTION_NAMES, 'ShapleyValues.attribute');
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
     return shapleyFromPermutations(this.model, inputs, options, perEval, allPermutations, (m) => {
+      if (m > MAX_FEATURES) {
+        throw new ArgumentError(
+          'featureMask',
+          `at most ${MAX_FEATURES} features for exact Shapley values (${MAX_FEATURES}! = ${factorial(MAX_FEATURES).toLocaleString('en')} orderings)`,
+          `${m} features`,
+          'Group the inputs into fewer features with featureMask, or use ShapleyValueSampling.',
+        );
+      }
       if (m >= 10) console.warn(`ShapleyValues: ${m} features means ${factorial(m)} permutations; consider ShapleyValueSampling.`);
       return factorial(m);
     });

@@ -66,7 +66,9 @@ export async function surrogateAttributions<T>(
     };
     const copies: Copy[] = Array.from({ length: samples }, (_, s) => ({ base: 'baseline', switched: bits.map((perExample) => kept(perExample[s] as Uint8Array)) }));
     const y = Array.from({ length: n }, () => new Float64Array(samples));
+    // The first model call, F(x), ran in preparePerturbationCall.
     const progress = { done: 1, total: 1 + Math.ceil(samples / perEval) };
+    options.onProgress?.({ ...progress });
     await runCopies(model, call, features, copies, perEval, scope, { ...options, progress }, (first, values) => {
       for (let c = 0; c * n < values.length; c++) for (let i = 0; i < n; i++) (y[i] as Float64Array)[first + c] = values[c * n + i] as number;
     });

@@ -14,6 +14,7 @@ import {
   Saliency,
   ShapeError,
   ShapleyValueSampling,
+  ShapleyValues,
   TargetError,
 } from '../src/index.js';
 import { basicModelMultiLayer } from '@attribution/testing';
@@ -93,5 +94,16 @@ describe('the other primary methods reject bad input with typed errors', () => {
     expect(e).toBeInstanceOf(ArgumentError);
     expect(e.message).toMatch(/Saliency.attribute options.*unknown option 'nStep'/);
     expect(() => new NoiseTunnel({} as never)).toThrow(/model: expected a model from a backend adapter/);
+  });
+
+  it('exact Shapley values refuse more than 12 features; surrogate progress counts F(x) first', async () => {
+    const wide = fromTfjs((t: tf.Tensor) => tf.sum(t, 1, true));
+    const x13 = tf.ones([1, 13]);
+    const e = await failure(() => new ShapleyValues(wide).attribute(x13));
+    expect(e.message).toMatch(/featureMask: expected at most 12 features for exact Shapley values .*, got 13 features/);
+    const seen: string[] = [];
+    const r = await new KernelShap(ml).attribute(x, { target: 0, nSamples: 4, perturbationsPerEval: 2, seed: 1, onProgress: (p) => seen.push(`${p.done}/${p.total}`) });
+    tf.dispose([x13, r.attributions]);
+    expect(seen).toEqual(['1/3', '2/3', '3/3']);
   });
 });

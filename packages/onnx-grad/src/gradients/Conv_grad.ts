@@ -1,3 +1,5 @@
+import { InvalidModelError } from '../errors.js';
+import { Graph } from '../graph.js';
 import { convGeometry, transposedConv, type ConvGeometry } from './conv-geometry.js';
 import type { GradContext, GradientRule } from './types.js';
 
@@ -16,6 +18,10 @@ export const convGrad: GradientRule = {
     if (!kernel || kernel.some(Number.isNaN)) return c.unsupported('the kernel size is unknown before run time');
     const g = convGeometry(c, kernel);
     const group = c.attrInt('group', 1);
+    const cout = ws?.[0];
+    if (!Number.isSafeInteger(group) || group < 1 || (typeof cout === 'number' && cout % group !== 0)) {
+      throw new InvalidModelError(`Node '${Graph.label(c.node)}' (Conv) has group ${group}, which does not divide its ${cout ?? '?'} output channels.`);
+    }
     return [flippedConv(c, g, group) ?? transposedConv(c, c.dy() as string, w, x, y, g, group)];
   },
 };
@@ -27,6 +33,8 @@ function flippedConv(c: GradContext, g: ConvGeometry, group: number): string | u
   const values = c.constant(1);
   const dims = c.shape(w);
   if (!values || !dims || !dims.every((d): d is number => typeof d === 'number') || g.strides.some((s) => s !== 1)) return undefined;
+  // The kernel attribute must describe the weights (it sizes the loops below).
+  if (dims.length !== g.kernel.length + 2 || g.kernel.some((k, i) => k !== dims[i + 2]) || values.length !== dims.reduce((a, b) => a * b, 1)) return undefined;
   const n = g.kernel.length;
   const pads = g.pads.map((p, i) => (g.dilations[i % n] as number) * ((g.kernel[i % n] as number) - 1) - p);
   if (pads.some((p) => p < 0)) return undefined;

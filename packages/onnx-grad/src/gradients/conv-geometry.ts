@@ -1,4 +1,5 @@
-import type { Dim } from '../graph.js';
+import { InvalidModelError } from '../errors.js';
+import { Graph, type Dim } from '../graph.js';
 import type { GradContext } from './types.js';
 
 /** Spatial geometry of a Conv/pooling node with explicit pads. */
@@ -10,6 +11,9 @@ export interface ConvGeometry {
   readonly pads: number[];
 }
 
+/** The largest kernel extent, stride, dilation or pad (and kernel size) accepted from a model file. */
+const MAX_WINDOW = 1 << 20;
+
 /** Reads kernel, strides, dilations and pads, resolving `auto_pad` (SAME_* needs static spatial sizes). */
 export function convGeometry(c: GradContext, kernel: number[]): ConvGeometry {
   const n = kernel.length;
@@ -17,6 +21,15 @@ export function convGeometry(c: GradContext, kernel: number[]): ConvGeometry {
   const dilations = c.attrInts('dilations') ?? new Array<number>(n).fill(1);
   const autoPad = c.attrString('auto_pad', 'NOTSET');
   let pads = c.attrInts('pads') ?? new Array<number>(2 * n).fill(0);
+  // Attributes come from an untrusted file: a kernel of 1e9 would allocate, a stride of 0 divide by zero.
+  const invalid = (what: string, value: readonly number[]): never => {
+    throw new InvalidModelError(`Node '${Graph.label(c.node)}' (${c.node.opType}) has an invalid ${what}: [${value.join(', ')}].`);
+  };
+  const within = (v: number, lo: number, hi: number): boolean => Number.isSafeInteger(v) && v >= lo && v <= hi;
+  if (n === 0 || !kernel.every((k) => within(k, 1, MAX_WINDOW)) || kernel.reduce((p, k) => p * k, 1) > MAX_WINDOW) invalid('kernel_shape', kernel);
+  if (strides.length !== n || !strides.every((v) => within(v, 1, MAX_WINDOW))) invalid('strides', strides);
+  if (dilations.length !== n || !dilations.every((v) => within(v, 1, MAX_WINDOW))) invalid('dilations', dilations);
+  if (pads.length !== 2 * n || !pads.every((v) => within(v, 0, MAX_WINDOW))) invalid('pads', pads);
   if (autoPad === 'VALID') pads = new Array<number>(2 * n).fill(0);
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const x = c.shape(c.input(0));
