@@ -134,27 +134,28 @@ export function windowFeatures(shapes: readonly Shape[], windows: readonly (read
         rest = Math.floor(rest / (counts[i] as number));
       }
       const extents = shape.map((d, i) => Math.min(window[i] as number, d - (starts[i] as number)));
-      const positions: number[] = [];
-      const index = new Array<number>(shape.length).fill(0);
       const size = extents.reduce((a, b) => a * b, 1);
+      const positions = new Int32Array(size);
+      // Walk the window's elements in row-major order, moving the flat offset along with the index.
+      const index = new Array<number>(shape.length).fill(0);
+      let offset = starts.reduce((sum, v, i) => sum + v * (st[i] as number), 0);
       for (let k = 0; k < size; k++) {
-        positions.push(index.reduce((s, v, i) => s + (v + (starts[i] as number)) * (st[i] as number), 0));
+        positions[k] = offset;
         for (let d = shape.length - 1; d >= 0; d--) {
           index[d] = (index[d] as number) + 1;
+          offset += st[d] as number;
           if ((index[d] as number) < (extents[d] as number)) break;
+          offset -= (index[d] as number) * (st[d] as number);
           index[d] = 0;
         }
       }
-      out.push(Int32Array.from(positions));
+      out.push(positions);
     }
     return out;
   });
-  const owners: [number, number][] = perInput.flatMap((list, t) => list.map((_, w) => [t, w] as [number, number]));
+  const features: FeaturePositions[] = perInput.flatMap((list, t) => list.map((window) => shapes.map((_, i) => (i === t ? window : undefined))));
   return {
-    ids: owners.map((_, i) => i),
-    positions: (f) => {
-      const [t, w] = owners[f] as [number, number];
-      return shapes.map((_, i) => (i === t ? (perInput[t]?.[w] as Int32Array) : undefined));
-    },
+    ids: features.map((_, i) => i),
+    positions: (f) => features[f] as FeaturePositions,
   };
 }

@@ -174,49 +174,108 @@ function nativeCopy(data: Float64Array, Native: Float32ArrayConstructor | Int32A
   return copy;
 }
 
+/** What one slot of a reused batch buffer holds: its base, and the positions written over it since. */
+interface SlotState {
+  base?: 'input' | 'baseline';
+  /** Position lists written over the base, with the example whose block they were written in. */
+  readonly written: { list: Int32Array; example: number }[];
+  /** Total positions in `written`. */
+  count: number;
+}
+
+/**
+ * Composes batches of perturbed copies into host buffers reused from batch to batch: a slot that held a
+ * copy on the same base only has the positions written over it restored before the next copy's switches
+ * are written, so a batch costs the size of the perturbations, not of the inputs (an occlusion window
+ * rewrites a few hundred values of an image, not the image). Backends that keep the array a tensor was
+ * made from see it change only after that tensor is freed, which `runCopies` does before composing again.
+ */
+export class BatchComposer<T> {
+  /** Per batch size (copies), per input: the buffer and its slots. */
+  private readonly buffers = new Map<number, { data: Float32Array | Int32Array | Float64Array; slots: SlotState[] }[]>();
+
+  constructor(
+    private readonly backend: Backend<T>,
+    private readonly call: PerturbationCall<T>,
+    private readonly features: FeatureSet,
+  ) {}
+
+  /** The backend tensors of a batch of `copies` perturbed copies, step-major (copy c occupies rows c·N … c·N+N−1). Owned by `scope`. */
+  compose(copies: readonly Copy[], scope: Scope<T>): T[] {
+    const { call, features } = this;
+    const n = call.x.batchSize;
+    const sizes = exampleSizes(call.x);
+    let perInput = this.buffers.get(copies.length);
+    if (!perInput) {
+      perInput = call.x.tensors.map((_, t) => {
+        // float32 and int32 copies are composed in their own element type: whole copies are then memcpy-fast.
+        const Native = call.dtypes[t] === 'float32' ? Float32Array : call.dtypes[t] === 'int32' ? Int32Array : Float64Array;
+        return { data: new Native(copies.length * n * (sizes[t] as number)), slots: copies.map(() => ({ written: [], count: 0 })) };
+      });
+      this.buffers.set(copies.length, perInput);
+    }
+    return call.x.tensors.map((_, t) => {
+      const per = sizes[t] as number;
+      const block = n * per;
+      const { data: out, slots } = perInput[t] as { data: Float32Array | Int32Array | Float64Array; slots: SlotState[] };
+      const Native = out.constructor as Float32ArrayConstructor | Int32ArrayConstructor | Float64ArrayConstructor;
+      const input = nativeCopy(call.inputData[t] as Float64Array, Native);
+      const baseline = nativeCopy(call.baselineData[t] as Float64Array, Native);
+      copies.forEach((copy: Copy, c) => {
+        const offset = c * block;
+        const slot = slots[c] as SlotState;
+        const base = copy.base === 'input' ? input : baseline;
+        if (slot.base !== copy.base || slot.count * 4 > block) {
+          out.set(base, offset);
+        } else {
+          for (const { list, example } of slot.written) {
+            const target = offset + example * per;
+            const source = example * per;
+            for (let k = 0; k < list.length; k++) {
+              const p = list[k] as number;
+              out[target + p] = base[source + p] as number;
+            }
+          }
+        }
+        slot.base = copy.base;
+        slot.written.length = 0;
+        slot.count = 0;
+        const from = copy.from ?? (copy.base === 'input' ? 'baseline' : 'input');
+        // Example i of this copy takes feature f's positions from the source (a row remap reads other inputs' rows).
+        const switchIn = (f: number, i: number): void => {
+          const where = features.positions(f)[t];
+          if (!where) return;
+          const list = where instanceof Int32Array ? where : (where[i] as Int32Array);
+          const target = offset + i * per;
+          const src = typeof from === 'string' ? (from === 'input' ? input : baseline) : input;
+          const row = typeof from === 'string' ? i : (from.rows[i] as number);
+          for (let k = 0; k < list.length; k++) {
+            const p = list[k] as number;
+            out[target + p] = src[row * per + p] as number;
+          }
+          slot.written.push({ list, example: i });
+          slot.count += list.length;
+        };
+        if (Array.isArray(copy.switched[0])) {
+          (copy.switched as readonly (readonly number[])[]).forEach((own, i) => {
+            for (const f of own) switchIn(f, i);
+          });
+        } else {
+          for (const f of copy.switched as readonly number[]) for (let i = 0; i < n; i++) switchIn(f, i);
+        }
+      });
+      const shape = call.x.shapes[t] as Shape;
+      return scope.track(this.backend.tensor(out, [copies.length * n, ...shape.slice(1)], call.dtypes[t]));
+    });
+  }
+}
+
 /**
  * Builds the backend tensors of a batch made of `copies` perturbed copies of the examples, step-major
  * (copy c occupies rows c·N … c·N+N−1). Owned by `scope`.
  */
 export function composeBatch<T>(backend: Backend<T>, call: PerturbationCall<T>, features: FeatureSet, copies: readonly Copy[], scope: Scope<T>): T[] {
-  const n = call.x.batchSize;
-  const sizes = exampleSizes(call.x);
-  return call.x.tensors.map((_, t) => {
-    const per = sizes[t] as number;
-    const block = n * per;
-    // float32 and int32 copies are composed in their own element type: whole copies are then memcpy-fast.
-    const Native = call.dtypes[t] === 'float32' ? Float32Array : call.dtypes[t] === 'int32' ? Int32Array : Float64Array;
-    const input = nativeCopy(call.inputData[t] as Float64Array, Native);
-    const baseline = nativeCopy(call.baselineData[t] as Float64Array, Native);
-    const out = new Native(copies.length * block);
-    copies.forEach((copy: Copy, c) => {
-      const offset = c * block;
-      out.set(copy.base === 'input' ? input : baseline, offset);
-      const from = copy.from ?? (copy.base === 'input' ? 'baseline' : 'input');
-      // Example i of this copy takes feature f's positions from the source (a row remap reads other inputs' rows).
-      const switchIn = (f: number, i: number): void => {
-        const where = features.positions(f)[t];
-        if (!where) return;
-        const list = where instanceof Int32Array ? where : (where[i] as Int32Array);
-        const target = offset + i * per;
-        const src = typeof from === 'string' ? (from === 'input' ? input : baseline) : input;
-        const row = typeof from === 'string' ? i : (from.rows[i] as number);
-        for (let k = 0; k < list.length; k++) {
-          const p = list[k] as number;
-          out[target + p] = src[row * per + p] as number;
-        }
-      };
-      if (Array.isArray(copy.switched[0])) {
-        (copy.switched as readonly (readonly number[])[]).forEach((own, i) => {
-          for (const f of own) switchIn(f, i);
-        });
-      } else {
-        for (const f of copy.switched as readonly number[]) for (let i = 0; i < n; i++) switchIn(f, i);
-      }
-    });
-    const shape = call.x.shapes[t] as Shape;
-    return scope.track(backend.tensor(out, [copies.length * n, ...shape.slice(1)], call.dtypes[t]));
-  });
+  return new BatchComposer(backend, call, features).compose(copies, scope);
 }
 
 /** Runs perturbed copies in groups of at most `perEval` copies and hands each group's values to `consume`. */
@@ -230,11 +289,11 @@ export async function runCopies<T>(
   run: RunOptions & { readonly progress?: { done: number; total: number } },
   consume: (first: number, values: Float64Array) => void,
 ): Promise<void> {
-  const b = model.backend;
+  const composer = new BatchComposer(model.backend, call, features);
   for (let start = 0; start < copies.length; start += perEval) {
     throwIfAborted(run.signal);
     const group = copies.slice(start, start + perEval);
-    const batch = composeBatch(b, call, features, group, scope);
+    const batch = composer.compose(group, scope);
     const values = call.evaluate ? await call.evaluate(batch, group.length) : (await evaluate(model, batch, call.args, call.selection, group.length, scope)).values;
     scope.free(batch);
     consume(start, values);

@@ -306,7 +306,13 @@ export const hostBackend: Backend<OnnxTensor> = {
     if (sizeOf(shape) !== values.length) {
       throw new ShapeError('tensor values', `${sizeOf(shape)} values for shape ${formatShape(shape)}`, `${values.length}`);
     }
-    return make(fromNumbers(type, values), [...shape], type);
+    // A typed array of the element type is used as it is, as `new ort.Tensor` and tfjs do.
+    const own =
+      (type === 'float32' && values instanceof Float32Array) ||
+      (type === 'float64' && values instanceof Float64Array) ||
+      (type === 'int32' && values instanceof Int32Array) ||
+      (type === 'int64' && values instanceof BigInt64Array);
+    return make(own ? (values as TensorData) : fromNumbers(type, values), [...shape], type);
   },
   fill(shape, value, dtype = 'float32') {
     const type = hostType(dtype);

@@ -91,4 +91,17 @@ describe('hostBackend agrees with tfjsBackend', () => {
     expect(() => (t as OnnxTensor).data).toThrow(/disposed/);
     expect(() => hostBackend.add(hostBackend.fill([2, 3], 1), hostBackend.fill([4], 1))).toThrow(/shapes that broadcast/);
   });
+
+  it('keeps a typed array of the tensor\'s element type (like new ort.Tensor) and copies anything else', async () => {
+    const f32 = new Float32Array([1, 2, 3, 4]);
+    expect(await hostBackend.data(hostBackend.tensor(f32, [2, 2], 'float32'))).toBe(f32);
+    const f64 = new Float64Array([1, 2]);
+    expect(await hostBackend.data(hostBackend.tensor(f64, [2], 'float64'))).toBe(f64);
+    // Another element type or a plain array: converted into a new array.
+    const converted = await hostBackend.data(hostBackend.tensor(f32, [4], 'float64'));
+    expect(converted).not.toBe(f32);
+    expect(Array.from(converted as Float64Array)).toEqual([1, 2, 3, 4]);
+    const list = [1, 2];
+    expect(Array.from((await hostBackend.data(hostBackend.tensor(list, [2]))) as Float32Array)).toEqual([1, 2]);
+  });
 });

@@ -25,7 +25,7 @@ export interface Backend<T> {
   /** The tensor's element type. */
   dtype(t: T): DType;
 
-  /** Creates a tensor from row-major values; the dtype defaults to `float32`. */
+  /** Creates a tensor from row-major values (a typed array of the dtype may be kept, not copied: leave it unchanged while the tensor lives); the dtype defaults to `float32`. */
   tensor(values: ArrayLike<number> | TensorData, shape: Shape, dtype?: DType): T;
   /** Creates a tensor of the given shape with every element equal to `value`. */
   fill(shape: Shape, value: number, dtype?: DType): T;
