@@ -119,9 +119,9 @@ export async function occlusionMobilenet(bytes: Uint8Array, runs: number): Promi
         if (lastRows) await forward.run(lastFeeds);
       },
     ],
-    Math.max(3, Math.min(runs, 3)),
+    Math.max(3, runs),
   )) as [number, number];
-  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'mobilenet_v2_224', method: 'Occlusion', options: { slidingWindowShapes: [3, 15, 15], strides: [3, 8, 8], perturbationsPerEval: perEval }, medianMs: round(occMs), reference: `${windows + 1} forward passes in the same batches (1 + ${Math.ceil(windows / perEval)} calls)`, referenceMs: round(sameMs), ratio: round(occMs / sameMs, 3), target: '≤ 1.1', runs: 3 }));
+  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'mobilenet_v2_224', method: 'Occlusion', options: { slidingWindowShapes: [3, 15, 15], strides: [3, 8, 8], perturbationsPerEval: perEval }, medianMs: round(occMs), reference: `${windows + 1} forward passes in the same batches (1 + ${Math.ceil(windows / perEval)} calls)`, referenceMs: round(sameMs), ratio: round(occMs / sameMs, 3), target: '≤ 1.1', runs: Math.max(3, runs) }));
   await forward.release();
   model.dispose();
   return records;
@@ -150,10 +150,10 @@ export async function others(mobilenet: Uint8Array, runs: number): Promise<Bench
         for (let i = 0; i < 10; i++) await cancerForward.run(cancerFeeds);
       },
     ],
-    Math.max(runs, 11),
+    Math.max(runs * 10, 51),
     3,
   )) as [number, number];
-  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'breast_cancer', method: 'KernelShap', options: { nSamples: 1000, perturbationsPerEval: 100 }, medianMs: round(ksMs), reference: '1 + 10 forward calls of 100 rows', referenceMs: round(ksRef), ratio: round(ksMs / ksRef, 3), target: '≤ 1.2', runs: Math.max(runs, 11) }));
+  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'breast_cancer', method: 'KernelShap', options: { nSamples: 1000, perturbationsPerEval: 100 }, medianMs: round(ksMs), reference: '1 + 10 forward calls of 100 rows', referenceMs: round(ksRef), ratio: round(ksMs / ksRef, 3), target: '≤ 1.2', runs: Math.max(runs * 10, 51) }));
   await cancerForward.release();
   cancer.dispose();
 
@@ -187,10 +187,10 @@ export async function others(mobilenet: Uint8Array, runs: number): Promise<Bench
         await gradSession.run(gradFeeds);
       },
     ],
-    Math.max(runs, 11),
+    Math.max(runs * 10, 51),
     3,
   )) as [number, number];
-  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'tiny_bert', method: 'LayerIntegratedGradients', options: { layer, nSteps: 50 }, medianMs: round(ligMs), reference: '2 forward passes + 1 gradient-model run of the 50 steps', referenceMs: round(ligRef), ratio: round(ligMs / ligRef, 3), target: '≤ 1.2', runs: Math.max(runs, 11) }));
+  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'tiny_bert', method: 'LayerIntegratedGradients', options: { layer, nSteps: 50 }, medianMs: round(ligMs), reference: '2 forward passes + 1 gradient-model run of the 50 steps', referenceMs: round(ligRef), ratio: round(ligMs / ligRef, 3), target: '≤ 1.2', runs: Math.max(runs * 10, 51) }));
   await Promise.all([gradSession.release(), bertForward.release()]);
   bert.dispose();
 
@@ -208,10 +208,10 @@ export async function others(mobilenet: Uint8Array, runs: number): Promise<Bench
   const dl = new DeepLift(mobile);
   const [dlMs, dlRef] = (await timeInterleaved(
     [async () => hostBackend.dispose((await dl.attribute(img, { target: 7 })).attributions), async () => void (await dlSession.run(dlFeeds))],
-    Math.max(runs, 5),
+    Math.max(runs * 3, 15),
     2,
   )) as [number, number];
-  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'mobilenet_v2_224', method: 'DeepLift', options: { examples: 1 }, medianMs: round(dlMs), reference: 'one run of the DeepLift gradient model on [x; x′]', referenceMs: round(dlRef), ratio: round(dlMs / dlRef, 3), target: '≤ 1.2', runs: Math.max(runs, 5) }));
+  records.push(record({ suite: 'targets', backend: 'onnxruntime-node', model: 'mobilenet_v2_224', method: 'DeepLift', options: { examples: 1 }, medianMs: round(dlMs), reference: 'one run of the DeepLift gradient model on [x; x′]', referenceMs: round(dlRef), ratio: round(dlMs / dlRef, 3), target: '≤ 1.2', runs: Math.max(runs * 3, 15) }));
   await dlSession.release();
   mobile.dispose();
   return records;
