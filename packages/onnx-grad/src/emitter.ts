@@ -66,6 +66,20 @@ export class Emitter {
   }
 
   /**
+   * `g · 1{lo < y < hi}` for a tensor `y` whose values lie in [lo, hi] (the output of a ReLU or a clip;
+   * infinite bounds are left out). Reading the mask from the activation's output rather than its input
+   * leaves the input with one consumer, so ONNX Runtime can fuse the activation into the producing Conv.
+   */
+  intervalMask(g: string, y: string, lo: number, hi: number): string {
+    let keep = Number.isFinite(lo) ? this.op('Greater', [y, this.scalar(lo, y)]) : undefined;
+    if (Number.isFinite(hi)) {
+      const below = this.op('Less', [y, this.scalar(hi, y)]);
+      keep = keep ? this.op('And', [keep, below]) : below;
+    }
+    return keep ? this.mask(g, keep, y) : g;
+  }
+
+  /**
    * For a batch made of two halves, inputs then references (DeepLift): `[h₁ − h₂; h₁ − h₂]`, the difference
    * of every row from its partner row, repeated for both halves as Captum does.
    */

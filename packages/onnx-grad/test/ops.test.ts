@@ -72,6 +72,7 @@ const cases: Case[] = [
   ['LogSoftmax', (rng) => { const s = dims(rng, 2); return { nodes: [node('LogSoftmax', ['x'], ['y'], { axis: rng.int(2) })], inputs: [x(s)], output: 'y' }; }],
   ['LogSoftmax (opset 12)', (rng) => ({ nodes: [node('LogSoftmax', ['x'], ['y'])], inputs: [x(dims(rng, 3))], output: 'y', opset: 12 })],
   ['Clip with both bounds', (rng) => ({ nodes: [node('Clip', ['x', 'lo', 'hi'], ['y'])], inputs: [x(dims(rng, 2), { values: [-2, -0.55, -0.1, 0.3, 0.9, 1.6].slice(0, 6) , shape: [2, 3] } as never)], initializers: [floats('lo', [], [-0.5]), floats('hi', [], [1.0])], output: 'y' })],
+  ['Clip with a bound computed at run time', () => ({ nodes: [node('Add', ['h1', 'h2'], ['hi']), node('Clip', ['x', 'lo', 'hi'], ['y'])], inputs: [x([2, 3], { values: [-2, -0.55, -0.1, 0.3, 0.9, 1.6], shape: [2, 3] } as never)], initializers: [floats('lo', [], [-0.5]), floats('h1', [], [0.4]), floats('h2', [], [0.6])], output: 'y' })],
   ['Clip (ReLU6, min only)', (rng) => ({ nodes: [node('Clip', ['x', 'lo'], ['y'])], inputs: [x(dims(rng, 2), { draw: 'awayFromZero' })], initializers: [floats('lo', [], [0])], output: 'y', opset: 11 })],
   [
     'Gemm',

@@ -2,23 +2,25 @@ import type { GradientRule } from './types.js';
 
 /**
  * y = clip(x, min, max): dx = dy where min < x < max, else 0 (strict, like PyTorch's hardtanh and clamp at
- * their bounds). Bounds come from inputs (opset ≥ 11) or attributes.
+ * their bounds). Gradient graphs need opset ≥ 11, where the bounds are inputs. With constant bounds
+ * (min ≤ max) the mask is read from y, since min < y < max exactly when min < x < max.
  */
 export const clipGrad: GradientRule = {
   inputs: [0],
   backward: (c) => {
     const { e } = c;
-    const x = c.input(0);
     const dy = c.dy() as string;
-    let min: string | undefined;
-    let max: string | undefined;
-    if (c.opset >= 11) {
-      min = c.input(1) || undefined;
-      max = c.input(2) || undefined;
-    } else {
-      min = e.scalar(c.attrFloat('min', -3.4028234663852886e38), x);
-      max = e.scalar(c.attrFloat('max', 3.4028234663852886e38), x);
-    }
+    const bound = (i: number, absent: number): number | undefined => {
+      if (!c.input(i)) return absent;
+      const v = c.constant(i);
+      return v?.length === 1 ? v[0] : undefined;
+    };
+    const lo = bound(1, -Infinity);
+    const hi = bound(2, Infinity);
+    if (lo !== undefined && hi !== undefined && lo <= hi) return [e.intervalMask(dy, c.output(0), lo, hi)];
+    // Bounds computed at run time: compare the input itself.
+    const x = c.input(0);
+    const [min, max] = [c.input(1), c.input(2)];
     let keep: string | undefined;
     if (min) keep = e.op('Greater', [x, min]);
     if (max) {
