@@ -1,5 +1,5 @@
 import { ArgumentError, describeValue, formatShape, sizeOf, stridesOf, type LayerRef, type Model, type Shape } from '@attribution/tensor';
-import { sliceArgs } from './args.js';
+import { repeatArgs, sliceArgs } from './args.js';
 import { exampleRanges } from './batching.js';
 import { joinRows, rowsOf } from './gradient-call.js';
 import { throwIfAborted, type RunOptions } from './options.js';
@@ -49,6 +49,34 @@ export async function layerActivations<T>(
     run.onProgress?.({ done: parts.length, total: ranges.length });
   }
   return joinRows(model, parts, scope);
+}
+
+/**
+ * Layer activations at the inputs and at the baselines (both shaped like the inputs), from one stacked batch
+ * `[x; x′]`: one model call instead of two whenever `2N` rows fit in `maxRows`. Returns, per layer, the
+ * activations at the inputs and at the baselines. Owned by `scope`.
+ */
+export async function activationsAtEnds<T>(
+  model: Model<T>,
+  inputs: readonly T[],
+  baselines: readonly T[],
+  args: readonly unknown[],
+  refs: readonly LayerRef[],
+  scope: Scope<T>,
+  run: RunOptions & { readonly maxRows?: number } = {},
+): Promise<[T[], T[]]> {
+  const b = model.backend;
+  const n = b.shape(inputs[0] as T)[0] as number;
+  const stacked = inputs.map((x, i) => scope.track(b.concat([x, baselines[i] as T], 0)));
+  const acts = await layerActivations(model, stacked, repeatArgs(b, args, 2, scope), refs, scope, run);
+  scope.free(stacked);
+  const half = (t: T, start: number): T => {
+    const shape = b.shape(t);
+    return scope.track(b.slice(t, shape.map((_, d) => (d === 0 ? start : 0)), shape.map((s, d) => (d === 0 ? n : s))));
+  };
+  const ends: [T[], T[]] = [acts.map((a) => half(a, 0)), acts.map((a) => half(a, n))];
+  scope.free(acts);
+  return ends;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   RUN_OPTION_NAMES,
+  activationsAtEnds,
   argRepeater,
   attributionSums,
   checkApproximationMethod,
@@ -9,7 +10,6 @@ import {
   checkSteps,
   convergenceDelta,
   integrateGradients,
-  layerActivations,
   prepareBaselines,
   prepareTargetCall,
   selectedOutputSums,
@@ -55,8 +55,7 @@ export class LayerIntegratedGradients<T> extends LayerAttribution<T> {
       const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, n);
       const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
       const ref = this.ref(toInput);
-      const [atInputs] = await layerActivations(model, call.x.tensors, call.args, [ref], scope, { maxRows });
-      const [atBaselines] = await layerActivations(model, baselines, call.args, [ref], scope, { maxRows });
+      const [[atInputs], [atBaselines]] = await activationsAtEnds(model, call.x.tensors, baselines, call.args, [ref], scope, { maxRows });
       const diff = scope.track(b.sub(atInputs as T, atBaselines as T));
       const inputsFor = argRepeater(b, call.x.tensors, scope);
       const argsFor = argRepeater(b, call.args, scope);
