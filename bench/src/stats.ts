@@ -46,15 +46,21 @@ export async function timePair(
   return { subject, reference: ref, ratio: subject / ref };
 }
 
-/** Times several functions in turn, `runs` rounds after `warmup` rounds, so they share the machine's load. */
-export async function timeInterleaved(fns: readonly (() => Promise<void>)[], runs: number, warmup = 1): Promise<number[]> {
-  for (let w = 0; w < warmup; w++) for (const fn of fns) await fn();
+/**
+ * Times several functions in turn, `runs` rounds after `warmup` rounds, so they share the machine's load;
+ * returns the median time of one call in milliseconds. With `block` > 1 each function runs `block` times
+ * back to back per round (the mean is one sample): short calls then see warm caches, not the other
+ * function's memory.
+ */
+export async function timeInterleaved(fns: readonly (() => Promise<void>)[], runs: number, warmup = 1, block = 1): Promise<number[]> {
+  for (let w = 0; w < warmup; w++) for (const fn of fns) for (let b = 0; b < block; b++) await fn();
   const times = fns.map(() => [] as number[]);
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i] as () => Promise<void>;
       const t = performance.now();
-      await (fns[i] as () => Promise<void>)();
-      (times[i] as number[]).push(performance.now() - t);
+      for (let b = 0; b < block; b++) await fn();
+      (times[i] as number[]).push((performance.now() - t) / block);
     }
   }
   return times.map(median);
