@@ -72,6 +72,7 @@ export default defineConfig({
           { text: 'ONNX models', link: '/onnx' },
           { text: 'Extending', link: '/extending' },
           { text: 'Command line', link: '/cli' },
+          { text: 'Performance', link: '/performance' },
         ],
       },
       {
