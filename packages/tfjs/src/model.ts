@@ -17,6 +17,7 @@ import {
 import { isTfTensor, tfjsBackend } from './backend.js';
 import { HookContext, hasLayerGraph, layerKey, runLayersModel } from './hooks.js';
 import { withBackwardRule } from './rules.js';
+import { registerMissingKernels } from './kernels.js';
 
 /** A plain function model: called as `fn(...inputs, ...additionalForwardArgs, tap)`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -313,5 +314,6 @@ export class TfjsModel implements Model<tf.Tensor> {
  * Gradients need TensorFlow.js's gradient definitions: import `@tensorflow/tfjs` (or register them) first.
  */
 export function fromTfjs(net: TfjsModelSource, options: TfjsModelOptions = {}): TfjsModel {
+  registerMissingKernels();
   return new TfjsModel(net, options);
 }

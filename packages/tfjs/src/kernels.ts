@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Gradient kernels for tfjs-wasm, registered when a model is wrapped. tfjs-wasm 4.x has no
+ * `DepthwiseConv2dNativeBackpropInput`, so no gradient flows through a depthwise convolution there
+ * (MobileNets, EfficientNets), and its `Conv2DBackpropInput` is a plain loop about 8× slower than its
+ * forward convolution. For unit strides both input gradients are forward convolutions of `dy` with the
+ * spatially flipped, channel-transposed filter, which tfjs-wasm runs with XNNPACK; other geometries use
+ * tfjs-wasm's own `Conv2DBackpropInput`, or for depthwise convolutions a JavaScript loop on the backend's
+ * data.
+ */
+
+interface WasmLikeBackend {
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Explicit = [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * The pads of the forward convolution that computes a unit-stride convolution's input gradient, or
+ * undefined when a pad of the original exceeds the kernel's reach.
+ */
+function flippedPads(info: tf.backend_util.Conv2DInfo): Explicit | undefined {
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  const { top, bottom, left, right } = info.padInfo;
+  const [h, w] = [info.filterHeight - 1, info.filterWidth - 1];
+  const pads: Explicit = [[0, 0], [h - top, h - bottom], [w - left, w - right], [0, 0]];
+  return pads.every(([a, b]) => a >= 0 && b >= 0) ? pads : undefined;
+}
+
+/** filter [fh, fw, cin, cout] → [fh, fw, cout, cin], reversed in both spatial dimensions. */
+function flipFilter(f: Float32Array, [fh, fw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(f.length);
+  for (let i = 0; i < (fh as number); i++) {
+    for (let j = 0; j < (fw as number); j++) {
+      const from = (i * (fw as number) + j) * (cin as number) * (cout as number);
+      const to = (((fh as number) - 1 - i) * (fw as number) + ((fw as number) - 1 - j)) * (cin as number) * (cout as number);
+      for (let c = 0; c < (cin as number); c++) for (let o = 0; o < (cout as number); o++) out[to + o * (cin as number) + c] = f[from + c * (cout as number) + o] as number;
+    }
+  }
+  return out;
+}
+
+/** Runs a forward kernel of the backend on `dy` with the flipped filter (freed afterwards). */
+function forwardWithFlippedFilter(kernel: tf.KernelConfig, dy: tf.TensorInfo, filter: tf.TensorInfo, flippedShape: number[], pads: Explicit, backend: WasmLikeBackend): tf.TensorInfo {
+  const flipped = backend.makeOutput(flippedShape, 'float32', undefined, flipFilter(backend.readSync(filter.dataId) as Float32Array, filter.shape));
+  try {
+    return kernel.kernelFunc({
+      inputs: { x: dy, filter: flipped },
+      backend: backend as unknown as tf.KernelBackend,
+      attrs: { strides: [1, 1], pad: pads, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as tf.NamedAttrMap,
+    }) as tf.TensorInfo;
+  } finally {
+    backend.disposeData(flipped.dataId);
+  }
+}
+
+/**
+ * dx of a depthwise convolution (NHWC): every dy[b, yr, yc, c·m + k] flows back to the input positions its
+ * window covered, weighted by filter[wr, wc, c, k].
+ */
+export function depthwiseBackpropInput(
+  dy: Float32Array,
+  filter: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const multiplier = outChannels / inChannels;
+  const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      for (let yc = 0; yc < outWidth; yc++) {
+        const dyBase = ((b * outHeight + yr) * outWidth + yc) * outChannels;
+        for (let wr = 0; wr < filterHeight; wr++) {
+          const xr = yr * strideHeight - top + wr * dilationHeight;
+          if (xr < 0 || xr >= inHeight) continue;
+          for (let wc = 0; wc < filterWidth; wc++) {
+            const xc = yc * strideWidth - left + wc * dilationWidth;
+            if (xc < 0 || xc >= inWidth) continue;
+            const dxBase = ((b * inHeight + xr) * inWidth + xc) * inChannels;
+            const fBase = (wr * filterWidth + wc) * inChannels * multiplier;
+            if (multiplier === 1) {
+              for (let c = 0; c < inChannels; c++) dx[dxBase + c] = (dx[dxBase + c] as number) + (dy[dyBase + c] as number) * (filter[fBase + c] as number);
+              continue;
+            }
+            for (let c = 0; c < inChannels; c++) {
+              let s = 0;
+              for (let k = 0; k < multiplier; k++) s += (dy[dyBase + c * multiplier + k] as number) * (filter[fBase + c * multiplier + k] as number);
+              dx[dxBase + c] = (dx[dxBase + c] as number) + s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return Float32Array.from(dx);
+}
+
+const depthwiseBackpropInputKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    a.inputShape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const b = backend as unknown as WasmLikeBackend;
+  const pads = flippedPads(info);
+  const forward = tf.getKernel(tf.DepthwiseConv2dNative, 'wasm');
+  // With a channel multiplier of 1 the gradient is itself a depthwise convolution.
+  if (pads && forward && info.outChannels === info.inChannels) {
+    return forwardWithFlippedFilter(forward, dy, filter, filter.shape, pads, b);
+  }
+  const dx = depthwiseBackpropInput(b.readSync(dy.dataId) as Float32Array, b.readSync(filter.dataId) as Float32Array, info);
+  return b.makeOutput([...a.inputShape], 'float32', undefined, dx);
+};
+
+/** tfjs-wasm's own Conv2DBackpropInput, used where the forward-convolution form does not apply. */
+let nativeConv2DBackpropInput: tf.KernelConfig | undefined;
+
+const conv2DBackpropInputKernel: tf.KernelFunc = (args) => {
+  const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const forward = tf.getKernel(tf.Conv2D, 'wasm');
+  if ((a.dataFormat ?? 'NHWC') === 'NHWC' && forward && dy.dtype === 'float32') {
+    const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false);
+    const pads = flippedPads(info);
+    const [fh, fw, cin, cout] = filter.shape as [number, number, number, number];
+    if (pads) return forwardWithFlippedFilter(forward, dy, filter, [fh, fw, cout, cin], pads, args.backend as unknown as WasmLikeBackend);
+  }
+  return (nativeConv2DBackpropInput as tf.KernelConfig).kernelFunc(args);
+};
+
+/** Registers the kernels above on tfjs-wasm (again after tfjs-wasm registers its own; idempotent). */
+export function registerMissingKernels(): void {
+  const depthwise = tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm');
+  if (!depthwise) {
+    tf.registerKernel({ kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInputKernel });
+  }
+  const conv = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  if (conv && conv.kernelFunc !== conv2DBackpropInputKernel) {
+    nativeConv2DBackpropInput = conv;
+    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
+    tf.registerKernel({ ...conv, kernelFunc: conv2DBackpropInputKernel });
+  }
+}
