@@ -87,6 +87,9 @@ export async function igMobilenet(bytes: Uint8Array, runs: number): Promise<Benc
   const [cpuIg, cpuForward] = (await timeInterleaved([async () => (await ig.attribute(x, { target: 7, nSteps: 50, internalBatchSize: 10 })).attributions.dispose(), fifty], 1, 0)) as [number, number];
   records.push(record({ suite: 'targets', backend: 'tfjs-cpu', model: 'mobilenet_v2_224', method: 'IntegratedGradients', options: { nSteps: 50, examples: 1, internalBatchSize: 10 }, medianMs: round(cpuIg), reference: '50 forward passes of the same tfjs model (batch 1)', referenceMs: round(cpuForward), ratio: round(cpuIg / cpuForward, 3), target: '≤ 2.5', runs: 1 }));
   const node = records.find((r) => r.backend === 'onnxruntime-node' && (r.options as { internalBatchSize?: number }).internalBatchSize === 10);
+  const wasm = records.find((r) => r.backend === 'tfjs-wasm' && (r.options as { internalBatchSize?: number }).internalBatchSize === 10);
+  // Case 5: the same IG on tfjs-wasm against onnxruntime-node (no target: reported and explained).
+  if (node && wasm) records.push(record({ suite: 'targets', backend: 'tfjs-wasm vs onnxruntime-node', model: 'mobilenet_v2_224', method: 'IntegratedGradients', options: { nSteps: 50, examples: 1, internalBatchSize: 10 }, medianMs: wasm.medianMs, reference: 'the same IG on onnxruntime-node', referenceMs: node.medianMs, ratio: round(wasm.medianMs / node.medianMs, 3), runs: 1 }));
   if (node) records.push(record({ suite: 'targets', backend: 'tfjs-cpu vs onnxruntime-node', model: 'mobilenet_v2_224', method: 'IntegratedGradients', options: { nSteps: 50, examples: 1, internalBatchSize: 10 }, medianMs: round(cpuIg), reference: 'the same IG on onnxruntime-node', referenceMs: node.medianMs, ratio: round(cpuIg / node.medianMs, 3), runs: 1 }));
   x.dispose();
   converted.dispose();

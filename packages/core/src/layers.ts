@@ -66,15 +66,23 @@ export async function activationsAtEnds<T>(
   run: RunOptions & { readonly maxRows?: number } = {},
 ): Promise<[T[], T[]]> {
   const b = model.backend;
-  const n = b.shape(inputs[0] as T)[0] as number;
   const stacked = inputs.map((x, i) => scope.track(b.concat([x, baselines[i] as T], 0)));
-  const acts = await layerActivations(model, stacked, repeatArgs(b, args, 2, scope), refs, scope, run);
+  const doubled = repeatArgs(b, args, 2, scope);
+  const acts = await layerActivations(model, stacked, doubled, refs, scope, run);
   scope.free(stacked);
-  const half = (t: T, start: number): T => {
+  scope.free(doubled.filter((a): a is T => b.isTensor(a) && !args.includes(a)));
+  // A layer whose first dimension is not the batch (e.g. [N·T, H]) still has one half per end.
+  if (acts.some((a) => (b.shape(a)[0] as number) % 2 !== 0)) {
+    scope.free(acts);
+    const atInputs = await layerActivations(model, inputs, args, refs, scope, run);
+    return [atInputs, await layerActivations(model, baselines, args, refs, scope, run)];
+  }
+  const half = (t: T, first: boolean): T => {
     const shape = b.shape(t);
-    return scope.track(b.slice(t, shape.map((_, d) => (d === 0 ? start : 0)), shape.map((s, d) => (d === 0 ? n : s))));
+    const rows = (shape[0] as number) / 2;
+    return scope.track(b.slice(t, shape.map((_, d) => (d === 0 && !first ? rows : 0)), shape.map((s, d) => (d === 0 ? rows : s))));
   };
-  const ends: [T[], T[]] = [acts.map((a) => half(a, 0)), acts.map((a) => half(a, n))];
+  const ends: [T[], T[]] = [acts.map((a) => half(a, true)), acts.map((a) => half(a, false))];
   scope.free(acts);
   return ends;
 }

@@ -55,7 +55,7 @@ export class LayerIntegratedGradients<T> extends LayerAttribution<T> {
       const maxRows = checkBatchRows('internalBatchSize', options.internalBatchSize, n);
       const baselines = await prepareBaselines(b, options.baselines, call.x, scope);
       const ref = this.ref(toInput);
-      const [[atInputs], [atBaselines]] = await activationsAtEnds(model, call.x.tensors, baselines, call.args, [ref], scope, { maxRows });
+      const [[atInputs], [atBaselines]] = await activationsAtEnds(model, call.x.tensors, baselines, call.args, [ref], scope, { maxRows, signal: options.signal });
       const diff = scope.track(b.sub(atInputs as T, atBaselines as T));
       const inputsFor = argRepeater(b, call.x.tensors, scope);
       const argsFor = argRepeater(b, call.args, scope);

@@ -46,6 +46,7 @@ export class NeuronFeatureAblation<T> extends NeuronAttribution<T> {
         scope.track([output, ...captured]);
         const values = await neuronValues(b, neuron, captured[0] as T, copies * base.x.batchSize);
         scope.free([output, ...captured]);
+        scope.free(args.filter((a): a is T => b.isTensor(a) && !base.args.includes(a)));
         return values;
       };
       const call: PerturbationCall<T> = { ...base, k: 1, f0: await valuesOf(base.x.tensors, 1), evaluate: valuesOf };

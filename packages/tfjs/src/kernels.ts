@@ -117,7 +117,8 @@ const depthwiseBackpropInputKernel: tf.KernelFunc = ({ inputs, backend, attrs })
   const pads = flippedPads(info);
   const forward = tf.getKernel(tf.DepthwiseConv2dNative, 'wasm');
   // With a channel multiplier of 1 the gradient is itself a depthwise convolution.
-  if (pads && forward && info.outChannels === info.inChannels) {
+  const consistent = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
+  if (pads && forward && consistent && info.outChannels === info.inChannels) {
     return forwardWithFlippedFilter(forward, dy, filter, filter.shape, pads, b);
   }
   const dx = depthwiseBackpropInput(b.readSync(dy.dataId) as Float32Array, b.readSync(filter.dataId) as Float32Array, info);
@@ -135,12 +136,16 @@ const conv2DBackpropInputKernel: tf.KernelFunc = (args) => {
     const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false);
     const pads = flippedPads(info);
     const [fh, fw, cin, cout] = filter.shape as [number, number, number, number];
-    if (pads) return forwardWithFlippedFilter(forward, dy, filter, [fh, fw, cout, cin], pads, args.backend as unknown as WasmLikeBackend);
+    const consistent = dy.shape[1] === info.outHeight && dy.shape[2] === info.outWidth;
+    if (pads && consistent) return forwardWithFlippedFilter(forward, dy, filter, [fh, fw, cout, cin], pads, args.backend as unknown as WasmLikeBackend);
   }
   return (nativeConv2DBackpropInput as tf.KernelConfig).kernelFunc(args);
 };
 
-/** Registers the kernels above on tfjs-wasm (again after tfjs-wasm registers its own; idempotent). */
+/**
+ * Registers the kernels above on tfjs-wasm, for the whole process (again after tfjs-wasm registers its own;
+ * idempotent). Every wrapped model calls it.
+ */
 export function registerMissingKernels(): void {
   const depthwise = tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm');
   if (!depthwise) {

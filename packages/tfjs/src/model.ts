@@ -122,6 +122,7 @@ export class TfjsModel implements Model<tf.Tensor> {
   ) {
     this.kind = kindOf(net);
     if (this.kind === 'graph') this.inputNames = [...(net as GraphModelLike).inputNodes];
+    registerMissingKernels();
   }
 
   /** Calls the underlying model once, passing layer tensors through `ctx`, and picks the explained output. */
@@ -314,6 +315,5 @@ export class TfjsModel implements Model<tf.Tensor> {
  * Gradients need TensorFlow.js's gradient definitions: import `@tensorflow/tfjs` (or register them) first.
  */
 export function fromTfjs(net: TfjsModelSource, options: TfjsModelOptions = {}): TfjsModel {
-  registerMissingKernels();
   return new TfjsModel(net, options);
 }

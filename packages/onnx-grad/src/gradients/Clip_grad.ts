@@ -1,8 +1,9 @@
+import { DataType } from '../proto.js';
 import type { GradientRule } from './types.js';
 
 /**
- * y = clip(x, min, max): dx = dy where min < x < max, else 0 (strict, like PyTorch's hardtanh and clamp at
- * their bounds). Gradient graphs need opset ≥ 11, where the bounds are inputs. With constant bounds
+ * y = clip(x, min, max): dx = dy where min < x < max, else 0 (strict at the bounds, like PyTorch's hardtanh
+ * and ReLU6). Gradient graphs need opset ≥ 11, where the bounds are inputs. With constant bounds
  * (min ≤ max) the mask is read from y, since min < y < max exactly when min < x < max.
  */
 export const clipGrad: GradientRule = {
@@ -11,7 +12,11 @@ export const clipGrad: GradientRule = {
     const { e } = c;
     const dy = c.dy() as string;
     const bound = (i: number, absent: number): number | undefined => {
-      if (!c.input(i)) return absent;
+      const name = c.input(i);
+      if (!name) return absent;
+      // float16/bfloat16 constants are not decoded here: their bounds are compared at run time.
+      const type = c.graph.info(name).elemType;
+      if (type !== DataType.FLOAT && type !== DataType.DOUBLE) return undefined;
       const v = c.constant(i);
       return v?.length === 1 ? v[0] : undefined;
     };
