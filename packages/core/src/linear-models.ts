@@ -25,10 +25,14 @@ function symmetricEigen(A: Float64Array, n: number): { values: Float64Array; vec
   const a = Float64Array.from(A);
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  // Converged when the off-diagonal part is negligible next to the matrix (relative: KernelShap's 10⁶
+  // end-point weights make Gram entries of 10⁶ and more, where an absolute bound is never reached).
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale += (a[i] as number) ** 2;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += (a[p * n + q] as number) ** 2;
-    if (off < 1e-30) break;
+    if (off <= 1e-30 * scale || off < 1e-300) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q] as number;
