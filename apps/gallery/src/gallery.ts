@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interpolate } from '@attribution/core';
-import { LayerGradCam, LayerIntegratedGradients } from '@attribution/layer';
+import { LayerGradCam, LayerIntegratedGradients, layerMethods } from '@attribution/layer';
+import { neuronMethods } from '@attribution/neuron';
 import { deletion, insertion } from '@attribution/metrics';
 import { fromOnnx, hostBackend, tensor, type OnnxModel, type OnnxTensor, type OrtModule } from '@attribution/onnx';
 import { DeepLift, GuidedBackprop, GuidedGradCam, IntegratedGradients, Occlusion, Saliency, primaryMethods } from '@attribution/primary';
@@ -279,12 +280,84 @@ async function methodPictures(model: OnnxModel): Promise<GalleryFile[]> {
   return files;
 }
 
+/** `[N, C, h, w]` summed over channels, as `[N, 1, h, w]`. */
+function channelSum(t: OnnxTensor): OnnxTensor {
+  const [n, c, h, w] = t.dims as [number, number, number, number];
+  const v = values(t);
+  const out = new Float32Array(n * h * w);
+  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[i * h * w + p] = (out[i * h * w + p] as number) + (v[(i * c + k) * h * w + p] as number);
+  return tensor(out, [n, 1, h, w]);
+}
+
+/** The digit drawn in the layer and neuron guides (a 3) and the input panel over it. */
+function guideDigit(): { x: OnnxTensor; target: number; input: Panel; references: OnnxTensor } {
+  const samples = readJson<{ images: number[][]; labels: number[] }>(real('digits_cnn.samples.json'));
+  const i = METHOD_DIGITS[2];
+  const x = tensor(Float32Array.from(samples.images[i] as number[]), [1, 1, 8, 8]);
+  const target = samples.labels[i] as number;
+  const input = { title: `input (${target})`, image: visualizeImageAttr(grid(values(x), x.dims), { method: 'original_image', layout: 'chw', originalImage: grid(values(x), x.dims) }) };
+  const references = tensor(Float32Array.from(samples.images.slice(30, 40).flat()), [10, 1, 8, 8]);
+  return { x, target, input, references };
+}
+
+/**
+ * Every layer method on the second convolution's ReLU of the digits model: attributions `[1, 32, 8, 8]`
+ * summed over channels and drawn on the 8×8 input (resized with `interpolate` should the layer be smaller)
+ * (`layer-methods.svg`).
+ */
+async function layerPictures(model: OnnxModel): Promise<GalleryFile[]> {
+  const { x, target, input, references } = guideDigit();
+  const options: Record<string, Record<string, unknown>> = {
+    'layer-activation': {},
+    'layer-grad-cam': { target, reluAttributions: true },
+    'layer-gradient-shap': { target, baselines: references, nSamples: 20, seed: 1 },
+    'layer-conductance': { target, baselines: 0, nSteps: 20 },
+    'internal-influence': { target, baselines: 0, nSteps: 20 },
+  };
+  const panels: Panel[] = [input];
+  for (const [name, entry] of Object.entries(layerMethods)) {
+    const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options[name] ?? { target, ...(entry.baselines ? { baselines: 0 } : {}) });
+    const attr = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
+    const up = (await interpolate(hostBackend, channelSum(attr), [8, 8], 'bilinear')) as OnnxTensor;
+    const positive = name === 'layer-activation' || name === 'layer-grad-cam';
+    panels.push(panel(entry.className, up, x, 'blended_heat_map', positive ? 'positive' : 'all'));
+  }
+  return [text('layer-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 }))];
+}
+
+/**
+ * Every neuron method attributing one unit of that layer — the most active one on the digit — to the input
+ * pixels (`neuron-methods.svg`).
+ */
+async function neuronPictures(model: OnnxModel): Promise<GalleryFile[]> {
+  const { x, target, input, references } = guideDigit();
+  const { attributions: acts } = await layerMethods['layer-activation']!.create(model, DIGITS_LAYER).attribute([x], {});
+  const a = (Array.isArray(acts) ? acts[0] : acts) as OnnxTensor;
+  const v = values(a);
+  const best = v.indexOf(Math.max(...v));
+  const [, , h, w] = a.dims as [number, number, number, number];
+  const unit = [Math.floor(best / (h * w)), Math.floor((best % (h * w)) / w), best % w];
+  const panels: Panel[] = [input];
+  for (const [name, entry] of Object.entries(neuronMethods)) {
+    const options: Record<string, unknown> = { neuronSelector: unit };
+    if (entry.baselines) options.baselines = name === 'neuron-gradient-shap' ? references : 0;
+    if (entry.target) options.target = target;
+    if (name === 'neuron-gradient-shap') Object.assign(options, { nSamples: 20, seed: 1 });
+    const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options as never);
+    const attr = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
+    const guided = name === 'neuron-guided-backprop' || name === 'neuron-deconvolution' || name === 'neuron-gradient';
+    panels.push(panel(entry.className, attr, x, guided ? 'heat_map' : 'blended_heat_map', guided ? 'absolute_value' : 'all'));
+  }
+  console.log(`neuron-methods.svg: unit [${unit.join(', ')}] of ${DIGITS_LAYER}`);
+  return [text('neuron-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 }))];
+}
+
 /** Every picture of the docs, made with this project's code from the shared models. */
 export async function generateGallery(ort: OrtModule): Promise<GalleryFile[]> {
   const digits = await fromOnnx(ort, real('digits_cnn.onnx'));
   const cancer = await fromOnnx(ort, real('breast_cancer.onnx'));
   try {
-    return [...(await digitsPictures(digits)), ...(await curvePictures(digits)), ...(await breastCancerPictures(cancer)), ...(await sentimentPictures(ort)), ...(await methodPictures(digits))];
+    return [...(await digitsPictures(digits)), ...(await curvePictures(digits)), ...(await breastCancerPictures(cancer)), ...(await sentimentPictures(ort)), ...(await methodPictures(digits)), ...(await layerPictures(digits)), ...(await neuronPictures(digits))];
   } finally {
     digits.dispose();
     cancer.dispose();

@@ -45,6 +45,7 @@ describe('the docs pictures', () => {
       'digits-ig-3.png',
       'digits-ig.svg',
       'digits-methods.svg',
+      'layer-methods.svg',
       ...[
         'deconvolution',
         'deep-lift-shap',
@@ -64,6 +65,7 @@ describe('the docs pictures', () => {
         'shapley-value-sampling',
         'shapley-values',
       ].map((method) => `methods/${method}.svg`),
+      'neuron-methods.svg',
       'sentiment.html',
       'visualize-modes.svg',
     ]);
