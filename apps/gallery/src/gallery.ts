@@ -280,15 +280,6 @@ async function methodPictures(model: OnnxModel): Promise<GalleryFile[]> {
   return files;
 }
 
-/** `[N, C, h, w]` summed over channels, as `[N, 1, h, w]`. */
-function channelSum(t: OnnxTensor): OnnxTensor {
-  const [n, c, h, w] = t.dims as [number, number, number, number];
-  const v = values(t);
-  const out = new Float32Array(n * h * w);
-  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[i * h * w + p] = (out[i * h * w + p] as number) + (v[(i * c + k) * h * w + p] as number);
-  return tensor(out, [n, 1, h, w]);
-}
-
 /** The digit drawn in the layer and neuron guides (a 3) and the input panel over it. */
 function guideDigit(): { x: OnnxTensor; target: number; input: Panel; references: OnnxTensor } {
   const samples = readJson<{ images: number[][]; labels: number[] }>(real('digits_cnn.samples.json'));
@@ -301,9 +292,8 @@ function guideDigit(): { x: OnnxTensor; target: number; input: Panel; references
 }
 
 /**
- * Every layer method on the second convolution's ReLU of the digits model: attributions `[1, 32, 8, 8]`
- * summed over channels and drawn on the 8×8 input (resized with `interpolate` should the layer be smaller)
- * (`layer-methods.svg`).
+ * Every layer method on the second convolution's ReLU of the digits model (`layer-methods.svg`): the
+ * attributions `[1, 32, 8, 8]` keep the input's 8×8 grid, and `visualizeImageAttr` sums them over channels.
  */
 async function layerPictures(model: OnnxModel): Promise<GalleryFile[]> {
   const { x, target, input, references } = guideDigit();
@@ -318,9 +308,8 @@ async function layerPictures(model: OnnxModel): Promise<GalleryFile[]> {
   for (const [name, entry] of Object.entries(layerMethods)) {
     const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options[name] ?? { target, ...(entry.baselines ? { baselines: 0 } : {}) });
     const attr = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
-    const up = (await interpolate(hostBackend, channelSum(attr), [8, 8], 'bilinear')) as OnnxTensor;
     const positive = name === 'layer-activation' || name === 'layer-grad-cam';
-    panels.push(panel(entry.className, up, x, 'blended_heat_map', positive ? 'positive' : 'all'));
+    panels.push(panel(entry.className, attr, x, 'blended_heat_map', positive ? 'positive' : 'all'));
   }
   return [text('layer-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 }))];
 }
