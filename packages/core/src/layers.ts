@@ -71,12 +71,8 @@ export async function activationsAtEnds<T>(
   const acts = await layerActivations(model, stacked, doubled, refs, scope, run);
   scope.free(stacked);
   scope.free(doubled.filter((a): a is T => b.isTensor(a) && !args.includes(a)));
-  // A layer whose first dimension is not the batch (e.g. [N·T, H]) still has one half per end.
-  if (acts.some((a) => (b.shape(a)[0] as number) % 2 !== 0)) {
-    scope.free(acts);
-    const atInputs = await layerActivations(model, inputs, args, refs, scope, run);
-    return [atInputs, await layerActivations(model, baselines, args, refs, scope, run)];
-  }
+  // Rows are batch-major, so the first half comes from x and the second from x′, also for a layer whose
+  // first dimension is not the batch (e.g. [2N·T, H] after a reshape).
   const half = (t: T, first: boolean): T => {
     const shape = b.shape(t);
     const rows = (shape[0] as number) / 2;

@@ -44,8 +44,19 @@ function flipFilter(f: Float32Array, [fh, fw, cin, cout]: number[]): Float32Arra
 }
 
 /** Runs a forward kernel of the backend on `dy` with the flipped filter (freed afterwards). */
+/**
+ * Flipped filters by the original's data id: a model's weights are flipped once, not at every gradient call
+ * (tensors are immutable; an entry goes when its data id is collected).
+ */
+const flippedFilters = new WeakMap<object, Float32Array>();
+
 function forwardWithFlippedFilter(kernel: tf.KernelConfig, dy: tf.TensorInfo, filter: tf.TensorInfo, flippedShape: number[], pads: Explicit, backend: WasmLikeBackend): tf.TensorInfo {
-  const flipped = backend.makeOutput(flippedShape, 'float32', undefined, flipFilter(backend.readSync(filter.dataId) as Float32Array, filter.shape));
+  let values = flippedFilters.get(filter.dataId);
+  if (!values) {
+    values = flipFilter(backend.readSync(filter.dataId) as Float32Array, filter.shape);
+    flippedFilters.set(filter.dataId, values);
+  }
+  const flipped = backend.makeOutput(flippedShape, 'float32', undefined, values);
   try {
     return kernel.kernelFunc({
       inputs: { x: dy, filter: flipped },
