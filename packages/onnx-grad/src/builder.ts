@@ -137,7 +137,7 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
   const unsupported = new Map<string, NodeProto>();
   const ruleOf = new Map<NodeProto, GradientRule | undefined>();
   for (const node of nodes) {
-    const rule = !node.domain || node.domain === 'ai.onnx' ? getGradient(node.opType, rules) : undefined;
+    const rule = getGradient(node.opType, rules, node.domain);
     ruleOf.set(node, rule);
     const touches = node.input.some((i) => reached.has(i));
     if (!touches) continue;

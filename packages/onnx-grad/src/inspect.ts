@@ -35,7 +35,7 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
     producer: `${graph.model.producerName} ${graph.model.producerVersion}`.trim(),
     inputs: graph.inputs.map((i) => describe(i.name)),
     outputs: graph.graph.output.map((o) => describe(o.name)),
-    ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: Boolean(getGradient(op)) || structural.has(op) })),
+    ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: Boolean(getGradient(op.includes('.') ? op.slice(op.lastIndexOf('.') + 1) : op, 'gradient', op.includes('.') ? op.slice(0, op.lastIndexOf('.')) : '')) || structural.has(op) })),
     layers: graph.graph.node.flatMap((n) => n.output.filter((o) => o && graph.isFloat(o)).map((name) => ({ name, op: n.opType, shape: graph.info(name).shape }))),
   };
 }

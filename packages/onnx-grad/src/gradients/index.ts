@@ -110,18 +110,28 @@ const ruleSets: Record<Exclude<RuleSet, 'gradient'>, Map<string, GradientRule>> 
   deconvolution: new Map([['Relu', deconvolutionRelu]]),
 };
 
-/** Registers (or replaces) the backward rule of an ONNX operator of the default domain. */
-export function registerGradient(opType: string, rule: GradientRule, ruleSet: RuleSet = 'gradient'): void {
-  if (ruleSet === 'gradient') registry.set(opType, rule);
-  else ruleSets[ruleSet].set(opType, rule);
+/**
+ * The registry key of an operator: its type for the default domain (`''` or `'ai.onnx'`), else
+ * `domain.type` (e.g. `com.microsoft.FastGelu`).
+ */
+export function opKey(opType: string, domain = ''): string {
+  return !domain || domain === 'ai.onnx' ? opType : `${domain}.${opType}`;
+}
+
+/** Registers (or replaces) the backward rule of an ONNX operator (of the default domain unless `domain` is given). */
+export function registerGradient(opType: string, rule: GradientRule, ruleSet: RuleSet = 'gradient', domain = ''): void {
+  const key = opKey(opType, domain);
+  if (ruleSet === 'gradient') registry.set(key, rule);
+  else ruleSets[ruleSet].set(key, rule);
 }
 
 /** The backward rule of an operator in a rule set (falling back to the ordinary rule), if any. */
-export function getGradient(opType: string, ruleSet: RuleSet = 'gradient'): GradientRule | undefined {
-  return (ruleSet === 'gradient' ? undefined : ruleSets[ruleSet].get(opType)) ?? registry.get(opType);
+export function getGradient(opType: string, ruleSet: RuleSet = 'gradient', domain = ''): GradientRule | undefined {
+  const key = opKey(opType, domain);
+  return (ruleSet === 'gradient' ? undefined : ruleSets[ruleSet].get(key)) ?? registry.get(key);
 }
 
-/** Operators that have backward rules. */
+/** Operators that have backward rules (`domain.type` outside the default domain). */
 export function gradientOps(): string[] {
   return [...registry.keys()].sort();
 }
