@@ -1,9 +1,16 @@
 import { ArgumentError, BackendError } from '@attribution/tensor';
+import { nodeContext } from './context.js';
+import { expandNodes, getDecomposition } from './decompose/index.js';
 import { Emitter } from './emitter.js';
-import { UnsupportedOperatorError } from './errors.js';
-import { getGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
-import { Graph, type Dim } from './graph.js';
-import { attrFloat, attrInt, attrInts, attrString, encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
+import { UnsupportedOperatorError, type UnsupportedOperator } from './errors.js';
+import { getGradient, type GradientRule, type RuleSet } from './gradients/index.js';
+import { Graph, nodeReads, type Dim } from './graph.js';
+import { foldConstants } from './passes/fold.js';
+import { inlineConstantIfs } from './passes/inline-if.js';
+import { prune } from './passes/prune.js';
+import { specialiseInputs } from './passes/specialise.js';
+import { topoSort } from './passes/topo-sort.js';
+import { encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
 import { inferShapes } from './shapes.js';
 
 /** What to build from a model. */
@@ -22,6 +29,13 @@ export interface TransformOptions {
    * `'deconvolution'` change the ReLU backward pass.
    */
   readonly rules?: RuleSet;
+  /**
+   * Concrete shapes of the inputs (graph inputs and replaced tensors, by name) the model will be run with.
+   * With them the shape arithmetic of the graph (`Shape → Gather → … → Reshape`) folds to constants before
+   * the backward graph is built; the model built is then valid for these shapes only. See
+   * {@link hasShapeArithmetic}.
+   */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** A model input of a transformed model. */
@@ -54,12 +68,20 @@ export const WEIGHTS_INPUT = '__attribution/w';
  * respect to each `wrt` tensor (`w` is a new input fed at run time, so one model serves every target),
  * and the captured tensors. Tensors listed in `replace` become inputs. Nodes the outputs do not need are
  * dropped. Only input gradients are built; weights are constants.
+ *
+ * The passes, in order: topological sort; concrete input shapes (`inputShapes`); shape inference;
+ * replaced tensors become inputs; and, for gradients, constant folding with `If`s on constant conditions
+ * inlined, then decompositions of operators without a rule (RNNs unrolled); the backward graph; pruning.
  */
 export function transformModel(source: Uint8Array | ModelProto, options: TransformOptions = {}): TransformedModel {
   const graph = new Graph(source);
-  if (graph.opset < 11 && (options.wrt?.length ?? 0) > 0) {
+  const wantsGradients = (options.wrt?.length ?? 0) > 0;
+  if (graph.opset < 11 && wantsGradients) {
     throw new BackendError(`The model uses opset ${graph.opset}; gradient graphs need opset 11 or newer (re-export the model).`);
   }
+  topoSort(graph.graph);
+  graph.refresh();
+  if (options.inputShapes) specialiseInputs(graph, options.inputShapes, options.replace ?? []);
   inferShapes(graph);
   const g = graph.graph;
   const known = (name: string): boolean => graph.meta.has(name) || graph.initializers.has(name);
@@ -80,27 +102,34 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     const producer = graph.producers.get(name);
     if (!producer) continue;
     producer.output = producer.output.map((o) => (o === name ? `${name}/__replaced` : o));
-    graph.producers.delete(name);
     const meta = graph.info(name);
-    g.input.push(makeValueInfo(name, meta.elemType ?? 1, meta.shape));
+    const shape = options.inputShapes?.[name] ?? meta.shape;
+    g.input.push(makeValueInfo(name, meta.elemType ?? 1, shape));
   }
+  graph.refresh();
+  if (options.replace?.length) inferShapes(graph);
 
-  const emitter = new Emitter(graph);
   const newOutputs: { name: string; elemType: number; shape?: Dim[] }[] = [{ name: output, ...metaOf(graph, output) }];
   let gradients: string[] = [];
   let weights: string | undefined;
-  if (options.wrt && options.wrt.length > 0) {
+  let emitter = new Emitter(graph);
+  if (options.wrt && wantsGradients) {
     for (const name of options.wrt) {
       if (!graph.isFloat(name)) {
         throw new ArgumentError('wrt', 'floating-point tensors (gradients need real numbers)', `'${name}' of type ${emitter.describeType(name)}`);
       }
     }
-    weights = WEIGHTS_INPUT;
     const outMeta = metaOf(graph, output);
     if (!isFloatType(outMeta.elemType)) throw new ArgumentError('output', 'a floating-point output', `'${output}' of type ${emitter.describeType(output)}`);
-    g.input.push(makeValueInfo(weights, outMeta.elemType, outMeta.shape));
-    graph.meta.set(weights, { elemType: outMeta.elemType, shape: outMeta.shape });
-    const raw = backward(graph, emitter, output, weights, options.wrt, options.rules ?? 'gradient');
+    const rules = options.rules ?? 'gradient';
+    simplify(graph, output, options.wrt, rules);
+    emitter = new Emitter(graph);
+    weights = WEIGHTS_INPUT;
+    const weightsMeta = metaOf(graph, output);
+    g.input.push(makeValueInfo(weights, weightsMeta.elemType, weightsMeta.shape));
+    graph.meta.set(weights, { elemType: weightsMeta.elemType, shape: weightsMeta.shape });
+    newOutputs[0] = { name: output, ...weightsMeta };
+    const raw = backward(graph, emitter, output, weights, options.wrt, rules);
     gradients = raw.map((r, i) => {
       const name = `__attribution/grad/${i}`;
       emitter.nodes.push(makeNode('Identity', [r], [name]));
@@ -118,7 +147,8 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
   g.node.push(...emitter.nodes);
   g.initializer.push(...emitter.initializers);
   g.output = newOutputs.map((o) => makeValueInfo(o.name, o.elemType, o.shape));
-  prune(graph);
+  prune(g);
+  graph.refresh();
   const inputs = graph.inputs.map((vi) => ({ name: vi.name, ...metaOf(graph, vi.name) }));
   return { bytes: encodeModel(graph.model), output, weights, gradients, captured, inputs };
 }
@@ -128,41 +158,124 @@ function metaOf(graph: Graph, name: string): { elemType: number; shape?: Dim[] }
   return { elemType: m.elemType ?? 1, shape: m.shape };
 }
 
+/**
+ * Reduces the graph before differentiating it: constant folding (with the shape inference it needs) and
+ * inlining of `If`s whose condition became constant, until nothing changes; then decompositions of the
+ * operators on the gradient path that have no rule, and folding again.
+ */
+function simplify(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet): void {
+  const settle = (): void => {
+    for (let round = 0; round < 32; round++) {
+      const folded = foldConstants(graph);
+      const inlined = inlineConstantIfs(graph);
+      if (!folded && !inlined) return;
+    }
+  };
+  settle();
+  const { onPath } = analyse(graph, output, wrt, rules);
+  const expanded = expandNodes(graph, (node) => onPath.has(node) && !getGradient(node.opType, rules, node.domain) && getDecomposition(node.opType, node.domain) !== undefined);
+  if (expanded) {
+    topoSort(graph.graph);
+    graph.refresh();
+    settle();
+  }
+  inferShapes(graph);
+}
+
+/** Which tensors the backward pass visits, the rule of each node, and the nodes without a usable rule. */
+interface Analysis {
+  /** Tensors that depend differentiably on a `wrt` tensor. */
+  readonly reached: Set<string>;
+  /** Tensors the output depends on. */
+  readonly relevant: Set<string>;
+  readonly ruleOf: Map<NodeProto, GradientRule | undefined>;
+  /** Nodes between the `wrt` tensors and the output. */
+  readonly onPath: Set<NodeProto>;
+  /** Nodes on the path without a rule. */
+  readonly missing: NodeProto[];
+}
+
+/**
+ * Forward from the `wrt` tensors (through every name a node reads, subgraphs included) and backward from
+ * the output. Integer, boolean and piecewise-constant paths are not reached, so masks, positions, ids and
+ * shape arithmetic need no rule.
+ */
+function analyse(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet): Analysis {
+  const nodes = graph.graph.node;
+  const opset = graph.opset;
+  const reached = new Set<string>(wrt);
+  const ruleOf = new Map<NodeProto, GradientRule | undefined>();
+  const touching: NodeProto[] = [];
+  for (const node of nodes) {
+    const rule = getGradient(node.opType, rules, node.domain);
+    ruleOf.set(node, rule);
+    if (!nodeReads(node).some((i) => reached.has(i))) continue;
+    if (rule) {
+      const slots = typeof rule.inputs === 'function' ? rule.inputs(node, opset) : rule.inputs;
+      if (!slots.some((i) => reached.has(node.input[i] ?? ''))) continue;
+      for (const o of node.output) if (o && (graph.isFloat(o) || rule.straightThrough)) reached.add(o);
+      touching.push(node);
+    } else {
+      let differentiable = false;
+      for (const o of node.output) {
+        if (o && (graph.isFloat(o) || graph.info(o).elemType === undefined)) {
+          reached.add(o);
+          differentiable = true;
+        }
+      }
+      if (differentiable) touching.push(node);
+    }
+  }
+  const relevant = new Set<string>([output]);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k] as NodeProto;
+    if (node.output.some((o) => relevant.has(o))) for (const i of nodeReads(node)) relevant.add(i);
+  }
+  const onPath = new Set(touching.filter((n) => n.output.some((o) => reached.has(o) && relevant.has(o))));
+  const missing = [...onPath].filter((n) => !ruleOf.get(n));
+  return { reached, relevant, ruleOf, onPath, missing };
+}
+
+/** Groups unsupported nodes by operator type, in graph order. */
+function group(entries: readonly { node: NodeProto; detail?: string }[]): UnsupportedOperator[] {
+  const byType = new Map<string, { opType: string; count: number; node: string; detail?: string }>();
+  for (const { node, detail } of entries) {
+    const opType = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : node.opType;
+    const entry = byType.get(opType);
+    if (entry) entry.count++;
+    else byType.set(opType, { opType, count: 1, node: Graph.label(node), detail });
+  }
+  return [...byType.values()];
+}
+
+/** What finite differences would cost for these tensors, for the refusal's advice. */
+function finiteDifferenceCost(graph: Graph, wrt: readonly string[]): string | undefined {
+  const sizes = wrt.map((name) => graph.info(name).shape?.slice(1));
+  if (!sizes.every((s): s is Dim[] => s !== undefined && s.every((d) => typeof d === 'number'))) return undefined;
+  const elements = sizes.reduce((a, s) => a + (s as number[]).reduce((p, d) => p * d, 1), 0);
+  return `Here finite differences cost ${(2 * elements).toLocaleString('en-US')} forward evaluations per example for each gradient.`;
+}
+
+/**
+ * The operators without a usable backward rule between `wrt` and `output` (empty when gradients can be
+ * built): what `attribution inspect` reports and what {@link transformModel} refuses.
+ */
+export function unsupportedOperators(source: Uint8Array | ModelProto, options: Pick<TransformOptions, 'output' | 'wrt' | 'rules' | 'inputShapes'> = {}): UnsupportedOperator[] {
+  try {
+    transformModel(source, { ...options, wrt: options.wrt ?? new Graph(source).inputs.filter((i) => isFloatType(i.type?.tensorType?.elemType ?? undefined)).map((i) => i.name) });
+    return [];
+  } catch (e) {
+    if (e instanceof UnsupportedOperatorError) return [...e.operators];
+    throw e;
+  }
+}
+
 /** Reverse-mode accumulation from `output` (seeded with `weights`) back to each `wrt` tensor. */
 function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt: readonly string[], rules: RuleSet): string[] {
   const nodes = graph.graph.node;
   const opset = graph.opset;
-  // Forward: tensors that depend differentiably on a wrt tensor.
-  const reached = new Set<string>(wrt);
-  const unsupported = new Map<string, NodeProto>();
-  const ruleOf = new Map<NodeProto, GradientRule | undefined>();
-  for (const node of nodes) {
-    const rule = getGradient(node.opType, rules, node.domain);
-    ruleOf.set(node, rule);
-    const touches = node.input.some((i) => reached.has(i));
-    if (!touches) continue;
-    if (rule) {
-      const slots = typeof rule.inputs === 'function' ? rule.inputs(node, opset) : rule.inputs;
-      if (!slots.some((i) => reached.has(node.input[i] ?? ''))) continue;
-      for (const o of node.output) if (o && graph.isFloat(o)) reached.add(o);
-    } else {
-      for (const o of node.output) {
-        if (o && (graph.isFloat(o) || graph.info(o).elemType === undefined)) {
-          reached.add(o);
-          unsupported.set(o, node);
-        }
-      }
-    }
-  }
-  // Backward: tensors the output depends on.
-  const relevant = new Set<string>([output]);
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const node = nodes[k] as NodeProto;
-    if (node.output.some((o) => relevant.has(o))) for (const i of node.input) if (i) relevant.add(i);
-  }
-  for (const [name, node] of unsupported) {
-    if (relevant.has(name)) throw new UnsupportedOperatorError(node.opType + (node.domain ? ` (domain ${node.domain})` : ''), Graph.label(node));
-  }
+  const { reached, relevant, ruleOf, missing } = analyse(graph, output, wrt, rules);
+  const refused: { node: NodeProto; detail?: string }[] = missing.map((node) => ({ node }));
 
   const contributions = new Map<string, string[]>([[output, [weights]]]);
   const totals = new Map<string, string>();
@@ -183,8 +296,15 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
     if (dys.every((d) => d === undefined)) continue;
     const slots = typeof rule.inputs === 'function' ? rule.inputs(node, opset) : rule.inputs;
     const needed = slots.filter((i) => reached.has(node.input[i] ?? ''));
-    const ctx = context(graph, e, node, dys, needed);
-    const grads = rule.backward(ctx);
+    let grads: ReadonlyArray<string | undefined>;
+    try {
+      grads = rule.backward(nodeContext(graph, e, node, dys, needed));
+    } catch (error) {
+      // Keep going, so that one error names every operator the model needs.
+      if (!(error instanceof UnsupportedOperatorError)) throw error;
+      refused.push({ node, detail: error.operators[0]?.detail });
+      continue;
+    }
     for (const i of needed) {
       const gi = grads[i];
       const name = node.input[i] as string;
@@ -194,47 +314,10 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
       contributions.set(name, list);
     }
   }
-  return wrt.map((name) => total(name) ?? e.zerosLike(name));
-}
-
-function context(graph: Graph, e: Emitter, node: NodeProto, dys: (string | undefined)[], needed: number[]): GradContext {
-  const label = Graph.label(node);
-  return {
-    node,
-    graph,
-    e,
-    opset: graph.opset,
-    input: (i) => node.input[i] ?? '',
-    output: (i) => node.output[i] ?? '',
-    dy: (i = 0) => dys[i],
-    needs: (i) => needed.includes(i),
-    shape: (name) => graph.info(name).shape,
-    rank: (name) => e.rank(name),
-    constant: (i) => (node.input[i] ? graph.constant(node.input[i] as string) : undefined),
-    attrInt: (name, fallback) => attrInt(node, name, fallback),
-    attrInts: (name, fallback) => attrInts(node, name, fallback),
-    attrFloat: (name, fallback) => attrFloat(node, name, fallback),
-    attrString: (name, fallback) => attrString(node, name, fallback),
-    unsupported: (detail) => {
-      throw new UnsupportedOperatorError(node.opType, label, detail);
-    },
-  };
-}
-
-/** Drops nodes, initializers and inputs the graph outputs do not need. */
-function prune(graph: Graph): void {
-  const g = graph.graph;
-  const needed = new Set<string>(g.output.map((o) => o.name));
-  const keep: NodeProto[] = [];
-  for (let k = g.node.length - 1; k >= 0; k--) {
-    const node = g.node[k] as NodeProto;
-    if (node.output.some((o) => needed.has(o))) {
-      keep.push(node);
-      for (const i of node.input) if (i) needed.add(i);
-    }
+  if (refused.length > 0) {
+    const order = new Map(nodes.map((n, k) => [n, k]));
+    refused.sort((a, b) => (order.get(a.node) ?? 0) - (order.get(b.node) ?? 0));
+    throw new UnsupportedOperatorError(group(refused), undefined, undefined, finiteDifferenceCost(graph, wrt));
   }
-  g.node = keep.reverse();
-  g.initializer = g.initializer.filter((t) => needed.has(t.name));
-  g.input = g.input.filter((vi) => needed.has(vi.name) && !graph.initializers.has(vi.name) || (graph.initializers.has(vi.name) && needed.has(vi.name)));
-  g.valueInfo = [];
+  return wrt.map((name) => total(name) ?? e.zerosLike(name));
 }

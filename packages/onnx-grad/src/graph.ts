@@ -37,6 +37,8 @@ export class Graph {
   readonly producers = new Map<string, NodeProto>();
   readonly meta = new Map<string, ValueMeta>();
   private symbolCount = 0;
+  /** Decoded initializer values, by name (large constants are read once). */
+  private readonly decoded = new Map<string, number[]>();
 
   constructor(source: Uint8Array | ModelProto) {
     let model: ModelProto;
@@ -56,8 +58,16 @@ export class Graph {
     for (const n of model.graph.node) {
       for (const a of n.attribute) if (a.t) checkTensorProto(a.t, `The tensor attribute '${a.name}' of node '${Graph.label(n)}'`);
     }
-    for (const t of model.graph.initializer) this.initializers.set(t.name, t);
-    for (const n of model.graph.node) for (const o of n.output) if (o) this.producers.set(o, n);
+    this.refresh();
+  }
+
+  /** Re-reads the initializers and producers after a pass changed the graph's nodes or initializers. */
+  refresh(): void {
+    this.initializers.clear();
+    this.producers.clear();
+    this.decoded.clear();
+    for (const t of this.graph.initializer) this.initializers.set(t.name, t);
+    for (const n of this.graph.node) for (const o of n.output) if (o) this.producers.set(o, n);
   }
 
   get graph(): GraphProto {
@@ -77,7 +87,14 @@ export class Graph {
   /** The constant values of a tensor (an initializer or a Constant node's output), if it is one. */
   constant(name: string): number[] | undefined {
     const init = this.initializers.get(name);
-    if (init) return tensorValues(init);
+    if (init) {
+      let values = this.decoded.get(name);
+      if (!values) {
+        values = tensorValues(init);
+        this.decoded.set(name, values);
+      }
+      return values;
+    }
     const node = this.producers.get(name);
     if (node?.opType === 'Constant') {
       const t = attribute(node, 'value')?.t;
@@ -108,6 +125,34 @@ export class Graph {
   static label(node: NodeProto): string {
     return node.name || node.output[0] || node.opType;
   }
+}
+
+/** The subgraphs a node carries (the branches of `If`, the bodies of `Loop` and `Scan`). */
+export function subgraphs(node: NodeProto): GraphProto[] {
+  const out: GraphProto[] = [];
+  for (const a of node.attribute) {
+    if (a.g) out.push(a.g);
+    if (a.graphs) out.push(...a.graphs);
+  }
+  return out;
+}
+
+/** Names a subgraph reads from its enclosing scopes (inputs of its nodes, at any depth, that it does not define). */
+export function outerNames(g: GraphProto): Set<string> {
+  const defined = new Set<string>([...g.input.map((i) => i.name), ...g.initializer.map((t) => t.name)]);
+  for (const n of g.node) for (const o of n.output) if (o) defined.add(o);
+  const out = new Set<string>();
+  for (const n of g.node) {
+    for (const name of nodeReads(n)) if (name && !defined.has(name)) out.add(name);
+  }
+  return out;
+}
+
+/** Every name a node reads: its inputs and the outer-scope names its subgraphs read. */
+export function nodeReads(node: NodeProto): string[] {
+  const names = node.input.filter((i) => i);
+  for (const g of subgraphs(node)) names.push(...outerNames(g));
+  return names;
 }
 
 /** Reads a value info's element type and shape (dim_param names kept, missing dims made fresh). */

@@ -36,6 +36,9 @@ export interface AttributeProto {
   t?: TensorProto | null;
   floats: number[];
   ints: Int64[];
+  /** A subgraph (the branches of `If`, the bodies of `Loop` and `Scan`). */
+  g?: GraphProto | null;
+  graphs?: GraphProto[];
 }
 
 /** A decoded node. */
@@ -68,6 +71,7 @@ export interface GraphProto {
   input: ValueInfoProto[];
   output: ValueInfoProto[];
   valueInfo: ValueInfoProto[];
+  sparseInitializer?: { values?: TensorProto | null }[];
 }
 
 /** A decoded model. */
@@ -262,13 +266,27 @@ export function tensorValues(t: TensorProto): number[] {
   return [];
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A number as an int64, saturating (INT64_MAX read as a double is 2⁶³, one past the largest int64). */
+function toInt64(v: number): bigint {
+  if (!Number.isFinite(v)) return v > 0 ? INT64_MAX : v < 0 ? -INT64_MAX - 1n : 0n;
+  const b = BigInt(Math.trunc(v));
+  return b > INT64_MAX ? INT64_MAX : b < -INT64_MAX - 1n ? -INT64_MAX - 1n : b;
+}
+
 /** Encodes numbers as the little-endian `raw_data` of the given type. */
 export function encodeValues(values: ArrayLike<number>, type: number): Uint8Array {
   switch (type) {
     case DataType.FLOAT: return new Uint8Array(Float32Array.from(values).buffer);
     case DataType.DOUBLE: return new Uint8Array(Float64Array.from(values).buffer);
-    case DataType.INT64: return new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v)))).buffer);
+    case DataType.INT64: return new Uint8Array(BigInt64Array.from(Array.from(values, toInt64)).buffer);
     case DataType.INT32: return new Uint8Array(Int32Array.from(values).buffer);
+    case DataType.INT16: return new Uint8Array(Int16Array.from(values).buffer);
+    case DataType.UINT16: return new Uint8Array(Uint16Array.from(values).buffer);
+    case DataType.UINT32: return new Uint8Array(Uint32Array.from(values).buffer);
+    case DataType.UINT64: return new Uint8Array(BigUint64Array.from(Array.from(values, (v) => BigInt(Math.max(0, Math.trunc(v))))).buffer);
+    case DataType.INT8: return new Uint8Array(Int8Array.from(values).buffer);
     case DataType.BOOL:
     case DataType.UINT8: return Uint8Array.from(values);
     default: throw new BackendError(`Cannot encode constants of type ${typeName(type)}.`);

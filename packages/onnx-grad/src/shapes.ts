@@ -407,8 +407,12 @@ for (const op of [...binary, ...compare]) {
   };
 }
 
-/** Infers element types and (symbolic) shapes of every tensor of the graph, in node order. */
-export function inferShapes(graph: Graph): void {
+/**
+ * Infers element types and (symbolic) shapes of every tensor of the graph, in node order. `fold`, when
+ * given, is offered each node first: when it returns the node's output metadata (it folded the node into
+ * constants), inference takes those.
+ */
+export function inferShapes(graph: Graph, fold?: (node: NodeProto) => ValueMeta[] | undefined): void {
   const fresh = (): string => graph.fresh();
   for (const vi of graph.inputs) graph.meta.set(vi.name, metaOfValueInfo(vi, fresh));
   for (const t of graph.initializers.values()) {
@@ -417,6 +421,7 @@ export function inferShapes(graph: Graph): void {
     const integer = t.dataType === DataType.INT64 || t.dataType === DataType.INT32;
     graph.meta.set(t.name, { elemType: t.dataType, shape: dims, value: integer && count <= 64 ? tensorValues(t) : undefined });
   }
+  const declaredInfo = new Map(graph.graph.valueInfo.map((v) => [v.name, v]));
   for (const node of graph.graph.node) {
     const input = (i: number): ValueMeta => {
       const name = node.input[i];
@@ -432,6 +437,13 @@ export function inferShapes(graph: Graph): void {
     };
     const fn = node.domain && node.domain !== 'ai.onnx' ? undefined : rules[node.opType];
     let metas: ValueMeta[] = [];
+    const folded = fold?.(node);
+    if (folded) {
+      node.output.forEach((name, k) => {
+        if (name) graph.meta.set(name, folded[k] ?? {});
+      });
+      continue;
+    }
     try {
       metas = fn ? fn({ node, graph, input, values, fresh }) : [];
     } catch {
@@ -439,7 +451,7 @@ export function inferShapes(graph: Graph): void {
     }
     node.output.forEach((name, k) => {
       if (!name) return;
-      const declared = graph.graph.valueInfo.find((v) => v.name === name);
+      const declared = declaredInfo.get(name);
       const inferred = metas[k] ?? {};
       const fromDecl = declared ? metaOfValueInfo(declared, fresh) : {};
       graph.meta.set(name, {

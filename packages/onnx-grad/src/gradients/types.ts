@@ -39,6 +39,11 @@ export interface GradContext {
 export interface GradientRule {
   /** Input positions gradients flow to; other inputs are treated as constants. */
   readonly inputs: readonly number[] | ((node: NodeProto, opset: number) => readonly number[]);
+  /**
+   * Set for straight-through estimates (QuantizeLinear): gradients flow through the node's outputs even
+   * though they are not floating point.
+   */
+  readonly straightThrough?: boolean;
   /** Returns, per input position, the name of its gradient (undefined where none). */
   backward(ctx: GradContext): ReadonlyArray<string | undefined>;
 }

@@ -1,0 +1,65 @@
+import { nodeContext } from '../context.js';
+import { Emitter } from '../emitter.js';
+import { Graph } from '../graph.js';
+import type { GradContext } from '../gradients/types.js';
+import { opKey } from '../gradients/index.js';
+import { makeNode, type NodeProto } from '../proto.js';
+
+/**
+ * Rewrites one operator as an equivalent subgraph of operators that have backward rules (an LSTM unrolled
+ * over its time steps, say), for the gradient model only. `expand` emits the nodes through `c.e` and
+ * returns, per output of the node, the name of the tensor that replaces it (undefined for an output it does
+ * not produce); it may call `c.unsupported(detail)` for attribute combinations it does not handle.
+ * `c.dy` and `c.needs` are meaningless here.
+ */
+export interface Decomposition {
+  expand(c: GradContext): ReadonlyArray<string | undefined>;
+}
+
+const registry = new Map<string, Decomposition>();
+
+/** Registers (or replaces) the decomposition of an operator (of the default domain unless `domain` is given). */
+export function registerDecomposition(opType: string, decomposition: Decomposition, domain = ''): void {
+  registry.set(opKey(opType, domain), decomposition);
+}
+
+/** The decomposition of an operator, if any. */
+export function getDecomposition(opType: string, domain = ''): Decomposition | undefined {
+  return registry.get(opKey(opType, domain));
+}
+
+/** Operators that have decompositions (`domain.type` outside the default domain). */
+export function decomposedOps(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/**
+ * Replaces every node `select` chooses that has a decomposition by its expansion, in place (the expansion's
+ * results are renamed to the node's outputs). Returns whether the graph changed; the caller re-infers shapes.
+ */
+export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean): boolean {
+  let changed = false;
+  const nodes: NodeProto[] = [];
+  let k = 0;
+  for (const node of graph.graph.node) {
+    const decomposition = select(node) ? getDecomposition(node.opType, node.domain) : undefined;
+    if (!decomposition) {
+      nodes.push(node);
+      continue;
+    }
+    const e = new Emitter(graph, `__expand${k++}/${Graph.label(node)}`);
+    const outputs = decomposition.expand(nodeContext(graph, e, node));
+    nodes.push(...e.nodes);
+    graph.graph.initializer.push(...e.initializers);
+    node.output.forEach((name, i) => {
+      const result = outputs[i];
+      if (name && result) nodes.push(makeNode('Identity', [result], [name]));
+    });
+    changed = true;
+  }
+  if (changed) {
+    graph.graph.node = nodes;
+    graph.refresh();
+  }
+  return changed;
+}
