@@ -7,7 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
-import { METHODS, chooseMethod, loadRuntime, methodOptions, type MethodFlags } from './methods.js';
+import { METHODS, chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
 import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
@@ -39,7 +39,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
   const method = chooseMethod(o);
   if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
   const ort = await loadRuntime(o.runtime);
-  const model: OnnxModel = await fromOnnx(ort, modelPath, o.output ? { output: o.output } : {});
+  const model: OnnxModel = await fromOnnx(ort, modelPath, modelOptions(o));
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`)));
     let bar: SingleBar | undefined;
@@ -81,7 +81,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
         method: o.method,
         model: typeof modelPath === 'string' ? modelPath : 'seed',
         output: model.output,
-        target: options.target ?? null,
+        target: o.targetMask !== undefined ? { mask: o.targetMask } : (options.target ?? null),
         ...(o.layer !== undefined ? { layer: o.layer } : {}),
         ...(o.neuron !== undefined ? { neuron: options.neuronSelector } : {}),
         attributions: attributions.map((a, i) => ({ name: names[i], shape: a.dims, data: Array.from(toNumbers(a.data)) })),
@@ -93,7 +93,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
       const what =
         method.family === 'neuron'
           ? `neuron ${JSON.stringify(options.neuronSelector)} of '${o.layer}'`
-          : `'${model.output}'${options.target !== undefined ? `, target ${JSON.stringify(options.target)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
+          : `'${model.output}'${options.target !== undefined ? `, target ${o.targetMask !== undefined ? `mask ${o.targetMask}` : JSON.stringify(options.target)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
       io.out(`${method.className} on ${what} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'})\n`);
       io.out(`${summarize(names, attributions, delta)}\n`);
     }
@@ -121,8 +121,14 @@ async function inspect(modelPath: string, o: { layers?: boolean }, io: Io): Prom
     'operators (count, gradient rule):',
     ...s.ops.map((op) => `  ${op.op.padEnd(24)} ${String(op.count).padStart(4)}  ${op.gradient ? 'yes' : 'NO'}`),
   ];
-  const missing = s.ops.filter((op) => !op.gradient).map((op) => op.op);
-  lines.push(missing.length ? `gradient methods need rules for: ${missing.join(', ')} (or --options '{"gradient":"finite-difference"}' on the model)` : 'every operator has a gradient rule: all methods work on this model');
+  const wrt = s.differentiated.join(', ');
+  if (s.unsupported.length === 0) lines.push(s.differentiated.length ? `gradients of '${s.outputs[0]?.name}' with respect to ${wrt}: every operator on the way has a rule, all methods work on this model` : 'no floating-point input to differentiate: perturbation methods work; gradient methods need a layer');
+  else {
+    lines.push(
+      `gradient methods (with respect to ${wrt}) need rules for: ${s.unsupported.map((u) => `${u.opType} (${u.count} node${u.count === 1 ? '' : 's'}, first '${u.node}'${u.detail ? `: ${u.detail}` : ''})`).join('; ')}`,
+      "  perturbation methods work on this model; for gradient methods pass --gradient finite-difference (two forward passes per input element), or attribute to a layer after these operators",
+    );
+  }
   if (o.layers) lines.push('layers (tensors to pass as --layer):', ...s.layers.map((l) => `  ${l.name}  ${l.op} ${dims(l.shape)}`));
   else lines.push(`${s.layers.length} layer tensors (list them with --layers)`);
   io.out(`${lines.join('\n')}\n`);
@@ -161,10 +167,12 @@ export function program(io: Io = processIo): Command {
     .option('--baseline <file|number>', 'a baseline per input (default zeros)', collect, [])
     .option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json) for perturbation methods', collect, [])
     .option('--target <n|n,n,...>', 'the output index to explain, or one per example')
+    .option('--target-mask <file>', 'explain Σ output ⊙ mask instead: weights over the output (.npy or .json), shaped like it without the batch dimension (shared) or with it (one per example)')
     .option('--layer <name>', 'the layer (an ONNX tensor or node name) for layer and neuron methods and guided-grad-cam')
     .option('--neuron <i,j,...>', 'the neuron: its index in the layer output without the batch dimension; a:b ranges select a block (summed)')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
     .option('--output <name>', 'the model output to explain (default: the first)')
+    .option('--gradient <how>', "how gradients are computed: 'graph' (default; the backward graph run in ONNX Runtime) or 'finite-difference' (for models with operators that have no backward rule: two forward passes per input element)")
     .option('--out <file>', 'write {method, attributions: [{name, shape, data}], delta?} as JSON')
     .option('--heatmap <file.png>', "draw the first input's attributions over the image (NCHW unless --layout hwc), one panel per example")
     .option('--heatmap-method <name>', 'heat_map (default), blended_heat_map, masked_image, alpha_scaling or original_image')
@@ -188,12 +196,14 @@ export function program(io: Io = processIo): Command {
     .requiredOption('--out <dir>', 'where results go: manifest.json and, per batch, batch-NNNNNN.json with batch-NNNNNN-<k>.npy')
     .option('--target <n|predicted>', "the output index to explain for every example, or 'predicted' (each example's argmax)")
     .option('--targets <file.json>', 'a JSON array of targets, one per example')
+    .option('--target-mask <file>', 'explain Σ output ⊙ mask for every example: weights over the output without the batch dimension (.npy or .json)')
     .option('--baseline <file|number>', 'a baseline per input', collect, [])
     .option('--feature-mask <file>', 'an integer feature mask per input', collect, [])
     .option('--layer <name>', 'the layer, for layer and neuron methods')
     .option('--neuron <i,j,...>', 'the neuron, for neuron methods')
     .option('--options <json>', "the method's options as JSON (a seed here seeds every batch reproducibly)")
     .option('--output <name>', 'the model output to explain (default: the first)')
+    .option('--gradient <how>', "how gradients are computed: 'graph' (default; the backward graph run in ONNX Runtime) or 'finite-difference' (for models with operators that have no backward rule: two forward passes per input element)")
     .option('--batch-size <n>', 'examples per batch and result file (default 16)')
     .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
     .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each)')

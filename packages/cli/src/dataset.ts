@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { fromOnnx, type HostTensor } from '@attribution/onnx';
 import { ArgumentError, toNumbers } from '@attribution/tensor';
 import { dump } from 'npyjs';
-import { chooseMethod, loadRuntime, methodOptions, type MethodFlags } from './methods.js';
+import { chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
 import { openSource, type ExampleSource } from './stack.js';
 
 /** The flags of `attribution explain-dataset`. */
@@ -30,6 +30,10 @@ interface Manifest {
   readonly neuron: string | null;
   readonly target: string | null;
   readonly targets: string | null;
+  /** The sha256 of `--target-mask`, when given (absent otherwise, so earlier runs still resume). */
+  readonly targetMask?: string;
+  /** 'finite-difference' when gradients are estimated (absent for the backward graph, as in earlier runs). */
+  readonly gradient?: string;
   readonly options: string | null;
   readonly baselines: readonly string[];
   readonly featureMasks: readonly string[];
@@ -54,6 +58,11 @@ export interface BatchRecord {
 }
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/** `file`, checked to exist (a missing file is named as the flag's problem). */
+const readable = (file: string, argument: string): string => {
+  if (!fs.existsSync(file)) throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}'`);
+  return file;
+};
 const batchName = (b: number): string => `batch-${String(b).padStart(6, '0')}`;
 
 /** Parses `--shard k/n`. */
@@ -90,7 +99,8 @@ function checkManifest(out: string, manifest: Manifest): void {
     return;
   }
   const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-  const differs = (Object.keys(manifest) as (keyof Manifest)[]).filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(manifest[k]));
+  const keys = new Set([...Object.keys(manifest), ...Object.keys(existing)] as (keyof Manifest)[]);
+  const differs = [...keys].filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(manifest[k]));
   if (differs.length) {
     throw new ArgumentError('--out', `an empty folder, or one holding the same run (to resume or add shards)`, `'${out}', whose run differs in ${differs.join(', ')}`);
   }
@@ -99,6 +109,7 @@ function checkManifest(out: string, manifest: Manifest): void {
 /** Per-example targets: `--targets file.json` (an array, one per example), `--target n`, or `--target predicted`. */
 function targetsFor(flags: DatasetFlags, examples: number): ((start: number, end: number, logits?: Float64Array) => number[] | undefined) | undefined {
   if (flags.targets !== undefined && flags.target !== undefined) throw new ArgumentError('--targets', 'either --target or --targets', 'both');
+  if (flags.targets !== undefined && flags.targetMask !== undefined) throw new ArgumentError('--target-mask', 'either --targets or --target-mask', 'both');
   if (flags.targets !== undefined) {
     let list: unknown;
     try {
@@ -135,6 +146,7 @@ const batchSeed = (seed: number, b: number): number => (seed + Math.imul(b + 1, 
  */
 export async function explainDataset(modelPath: string, flags: DatasetFlags, out: (text: string) => void): Promise<void> {
   const method = chooseMethod(flags);
+  modelOptions(flags); // checks --gradient before anything is written
   if (flags.inputs.length === 0) throw new ArgumentError('--inputs', 'a .npy stack, a .json tensor or a folder of them, one per model input', 'none');
   const batchSize = positiveInteger('--batch-size', flags.batchSize, 16);
   const shard = parseShard(flags.shard);
@@ -155,6 +167,8 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
     neuron: flags.neuron ?? null,
     target: flags.target ?? null,
     targets: flags.targets === undefined ? null : sha256(flags.targets),
+    ...(flags.targetMask !== undefined ? { targetMask: sha256(readable(flags.targetMask, '--target-mask')) } : {}),
+    ...(flags.gradient === 'finite-difference' ? { gradient: flags.gradient } : {}),
     options: flags.options ?? null,
     baselines: flags.baseline.map((b) => (fs.existsSync(b) ? sha256(b) : b)),
     featureMasks: flags.featureMask.map(sha256),
@@ -173,7 +187,7 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
   const ort = await loadRuntime(flags.runtime);
   // Workers run one ONNX Runtime thread each (ATTRIBUTION_THREADS=1), so w processes use w cores.
   const threads = Number(process.env.ATTRIBUTION_THREADS ?? 0);
-  const model = await fromOnnx(ort, modelPath, { ...(flags.output ? { output: flags.output } : {}), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
+  const model = await fromOnnx(ort, modelPath, { ...modelOptions(flags), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
   try {
     const options = await methodOptions({ ...flags, target: flags.target === 'predicted' ? undefined : flags.target }, sources.length);
     const attribution = method.create(model, flags.layer);
@@ -235,10 +249,12 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
   const optional: [string, string | undefined][] = [
     ['--target', f.target],
     ['--targets', f.targets],
+    ['--target-mask', f.targetMask],
     ['--layer', f.layer],
     ['--neuron', f.neuron],
     ['--options', f.options],
     ['--output', f.output],
+    ['--gradient', f.gradient],
     ['--batch-size', f.batchSize],
   ];
   for (const [flag, value] of optional) if (value !== undefined) args.push(flag, value);

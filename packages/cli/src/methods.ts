@@ -11,9 +11,21 @@ export interface MethodFlags {
   baseline: string[];
   featureMask: string[];
   target?: string;
+  /** `--target-mask <file>`: a weight tensor over the output (a `{ mask }` target), instead of `--target`. */
+  targetMask?: string;
   layer?: string;
   neuron?: string;
   options?: string;
+  /** `--gradient graph|finite-difference`: how the model's gradients are computed. */
+  gradient?: string;
+}
+
+/** The `fromOnnx` options the flags ask for: the explained output and how gradients are computed. */
+export function modelOptions(o: { output?: string; gradient?: string }): { output?: string; gradient?: 'graph' | 'finite-difference' } {
+  if (o.gradient !== undefined && o.gradient !== 'graph' && o.gradient !== 'finite-difference') {
+    throw new ArgumentError('--gradient', "'graph' (the backward graph, default) or 'finite-difference' (two forward passes per input element)", `'${o.gradient}'`);
+  }
+  return { ...(o.output ? { output: o.output } : {}), ...(o.gradient ? { gradient: o.gradient } : {}) };
 }
 
 /** Loads `onnxruntime-node` or `onnxruntime-web`. */
@@ -58,6 +70,10 @@ export function chooseMethod(o: MethodFlags): CliMethod {
   if (o.baseline.length > 0 && !method.baselines) throw new ArgumentError('--baseline', `no baseline: ${o.method} does not take baselines`, `${o.baseline.length}`);
   if (o.featureMask.length > 0 && !method.featureMask) throw new ArgumentError('--feature-mask', `no feature mask: ${o.method} does not take one`, `${o.featureMask.length}`);
   if (o.target !== undefined && !method.target) throw new ArgumentError('--target', `no target: ${o.method} explains ${method.family === 'neuron' ? 'a neuron (--neuron)' : 'no model output'}`, `'${o.target}'`);
+  if (o.targetMask !== undefined && !method.target) throw new ArgumentError('--target-mask', `no target: ${o.method} explains ${method.family === 'neuron' ? 'a neuron (--neuron)' : 'no model output'}`, `'${o.targetMask}'`);
+  if (o.targetMask !== undefined && o.target !== undefined) {
+    throw new ArgumentError('--target-mask', 'either --target or --target-mask (a mask already says which outputs count, and how much)', `both (--target '${o.target}')`);
+  }
   if (method.layer && o.layer === undefined) throw new ArgumentError('--layer', `a layer (an ONNX tensor or node name; list them with 'attribution inspect --layers') for ${o.method}`, 'none');
   if (!method.layer && o.layer !== undefined) throw new ArgumentError('--layer', `no layer: ${o.method} attributes to the inputs`, `'${o.layer}'`);
   if (method.family === 'neuron' && o.neuron === undefined) throw new ArgumentError('--neuron', `the neuron's index in the layer output without the batch dimension, e.g. 3 or 0,1,1, for ${o.method}`, 'none');
@@ -72,6 +88,7 @@ export async function methodOptions(o: MethodFlags, inputCount: number): Promise
   const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`)));
   return {
     ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
+    ...(o.targetMask !== undefined ? { target: { mask: await readTensor(o.targetMask, '--target-mask') } } : {}),
     ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
     ...(baselines.length ? { baselines: baselines.length === 1 && inputCount === 1 ? baselines[0] : baselines } : {}),
     ...(masks.length ? { featureMask: masks.length === 1 && inputCount === 1 ? masks[0] : masks } : {}),

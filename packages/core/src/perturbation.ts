@@ -34,7 +34,7 @@ export interface PerturbationCall<T> {
   readonly x: PreparedInputs<T>;
   readonly args: readonly unknown[];
   readonly selection: TargetSelection;
-  /** Selected output values per example (`N × K`, row-major). */
+  /** Selected output values per example (`N × K`, row-major; for a mask target its weighted sum, K = 1). */
   readonly f0: Float64Array;
   /** Selected values per example. */
   readonly k: number;
@@ -72,8 +72,8 @@ export async function preparePerturbationCall<T>(
   const args = normalizeArgs(options.additionalForwardArgs);
   const spec = await normalizeTarget(b, options.target, x.batchSize);
   const { selection } = await probeModel(model, x.tensors, args, spec, false, scope, false);
-  const k = selection.positions[0]?.length ?? 1;
-  if (selection.positions.some((p) => p.length !== k)) throw new ArgumentError('target', 'the same number of outputs for every example', 'per-example targets of different sizes');
+  const k = selection.k;
+  if (!selection.weighted && selection.positions.some((p) => p.length !== k)) throw new ArgumentError('target', 'the same number of outputs for every example', 'per-example targets of different sizes');
   const inputData = await Promise.all(x.tensors.map(async (t) => hostNumbers(await b.data(t))));
   const baselineData = await hostBaselines(b, options.baselines, x);
   const dtypes = x.tensors.map((t, i) => {
@@ -134,14 +134,7 @@ export async function evaluate<T>(
   const out = checkOutput(b, output, rows);
   const data = toNumbers(await b.data(out));
   checkFiniteOutput(data);
-  const k = selection.positions[0]?.length ?? 1;
-  const rowSize = selection.rowSize;
-  const n = selection.positions.length;
-  const values = new Float64Array(rows * k);
-  for (let r = 0; r < rows; r++) {
-    const pos = selection.positions[r % n] as Int32Array;
-    for (let j = 0; j < k; j++) values[r * k + j] = data[r * rowSize + (pos[j] as number)] as number;
-  }
+  const values = selection.values(data, rows);
   scope.free([out, ...captured]);
   scope.free(expanded.filter((a): a is T => b.isTensor(a) && !args.includes(a)));
   if (replace) scope.free(tiled.filter((t) => !inputs.includes(t)));

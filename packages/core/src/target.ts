@@ -1,4 +1,4 @@
-import { TargetError, describeValue, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
+import { ShapeError, TargetError, describeValue, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
 import type { Scope } from './scope.js';
 
 /**
@@ -7,16 +7,75 @@ import type { Scope } from './scope.js';
  * - `number[]` — one index per example (2-D outputs);
  * - `number[][]` — one index tuple per example (`output[i, ...tuple]`);
  * - `{ index: number[] }` — the same index tuple for every example (`output[:, a, b, …]`);
- * - a backend tensor holding one index per example, or a single index.
+ * - a backend tensor holding one index per example, or a single index;
+ * - `{ mask: tensor }` — a weight tensor over the whole output (see {@link TargetMask}): the explained value of
+ *   example `i` is `Σ output[i] ⊙ mask[i]`.
  * Omit it when the model returns one value per example.
  */
-export type Target = number | readonly number[] | readonly (readonly number[])[] | { readonly index: readonly number[] };
+export type Target<T = never> = number | readonly number[] | readonly (readonly number[])[] | { readonly index: readonly number[] } | TargetMask<T>;
+
+/**
+ * A structured target: a weight tensor over the model output (a segmentation mask, a set of boxes' scores, a
+ * token span). The explained value of example `i` is `Σ output[i] ⊙ mask[i]`, one value per example, as Captum
+ * on the forward `(model(x) * mask).sum(non-batch dims)`.
+ *
+ * The mask broadcasts against the output as `output * mask` does in NumPy (dimensions aligned on the right;
+ * a size-1 dimension stretches), and may not enlarge it. Of rank lower than the output (e.g. the output's shape
+ * without the batch dimension) it is shared by every example; of the output's rank, its dimension 0 is the
+ * batch: `N` (one mask per example) or 1 (shared). Any numeric or boolean dtype; values must be finite and may
+ * be negative (`mask = onehot(a) − onehot(b)` explains the margin between two outputs).
+ */
+export interface TargetMask<T> {
+  /** Weights over the output: `[…output shape without the batch dimension]` (shared) or `[N, …]` (per example). */
+  readonly mask: T;
+}
 
 /** A target checked for its form, before the output shape is known. */
 export type TargetSpec =
   | { readonly kind: 'none' }
   | { readonly kind: 'shared'; readonly index: readonly number[]; readonly tuple: boolean }
-  | { readonly kind: 'each'; readonly indices: readonly (readonly number[])[]; readonly tuple: boolean };
+  | { readonly kind: 'each'; readonly indices: readonly (readonly number[])[]; readonly tuple: boolean }
+  | {
+      readonly kind: 'mask';
+      /** The mask's values, row-major. */
+      readonly data: Float64Array;
+      readonly shape: Shape;
+      /** Rows of the batch per mask row, when the batch repeats every example in place (1: none). */
+      readonly interleave: number;
+    };
+
+/**
+ * Marks a `{ mask }` target whose batch repeats every example `n` times in place (example-major), so a
+ * per-example mask row serves `n` consecutive rows. Set by {@link repeatInterleaveTarget}; not public API.
+ */
+const INTERLEAVE = Symbol('attribution.target.interleave');
+
+/** The dtypes a target mask may have. */
+const MASK_DTYPES = new Set(['float32', 'float64', 'int32', 'int64', 'bool']);
+
+/** Checks a `{ mask }` target: a finite numeric tensor of `backend`, with no other key. */
+async function normalizeMask<T>(backend: Backend<T>, target: object): Promise<TargetSpec> {
+  const keys = Object.keys(target);
+  if (keys.length !== 1) {
+    const others = keys.filter((k) => k !== 'mask');
+    throw new TargetError(
+      '{ mask: tensor } alone',
+      `a mask with ${others.map((k) => `'${k}'`).join(', ')}`,
+      others.includes('index') ? 'A mask already weighs every output value; select an index by putting weights only there.' : undefined,
+    );
+  }
+  const mask = (target as { mask: unknown }).mask;
+  if (!backend.isTensor(mask)) throw new TargetError(`{ mask } holding a tensor of the ${backend.name} backend (a weight per output value)`, `{ mask: ${describeValue(mask)} }`);
+  const dtype = backend.dtype(mask);
+  if (!MASK_DTYPES.has(dtype)) throw new TargetError('a mask of numbers or booleans (float32, float64, int32, int64 or bool)', `a ${dtype} tensor`);
+  const data = toNumbers(await backend.data(mask));
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (!Number.isFinite(v)) throw new TargetError('a mask of finite weights', `${describeValue(v)} at flat index ${i} of a mask of shape ${formatShape(backend.shape(mask))}`);
+  }
+  const repeat = (target as { [INTERLEAVE]?: number })[INTERLEAVE] ?? 1;
+  return { kind: 'mask', data, shape: [...backend.shape(mask)], interleave: repeat };
+}
 
 function isIndex(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
@@ -35,6 +94,7 @@ export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, b
     }
     return { kind: 'each', indices: values.map((v) => [v]), tuple: false };
   }
+  if (typeof target === 'object' && !Array.isArray(target) && 'mask' in target) return normalizeMask(backend, target);
   if (typeof target === 'object' && !Array.isArray(target) && 'index' in target) {
     const index = (target as { index: unknown }).index;
     if (!Array.isArray(index) || index.length === 0 || !index.every(isIndex)) {
@@ -56,12 +116,12 @@ export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, b
     }
     throw new TargetError('integers or integer tuples, one per example', describeValue(target));
   }
-  throw new TargetError('an integer, an array with one entry per example, or { index: [...] }', describeValue(target));
+  throw new TargetError('an integer, an array with one entry per example, { index: [...] } or { mask: tensor }', describeValue(target));
 }
 
 /**
  * A target resolved against the model's output shape: for each example, the flat positions (within that
- * example's output row) whose values are explained.
+ * example's output row) whose values are explained, and for a mask target the weight of each.
  */
 export class TargetSelection {
   private readonly weightCache = new Map<string, unknown>();
@@ -71,6 +131,11 @@ export class TargetSelection {
     readonly outputShape: Shape,
     /** Selected positions within each example's output row (one list per example). */
     readonly positions: readonly Int32Array[],
+    /**
+     * For a mask target, the weight of each selected position (one list per example, parallel to `positions`):
+     * the example's explained value is then the one weighted sum. Absent: every selected value counts by itself.
+     */
+    readonly coefficients?: readonly Float64Array[],
   ) {}
 
   /** A selection of the same positions (flat offsets within one example's row) for each of `examples` rows. */
@@ -82,24 +147,36 @@ export class TargetSelection {
   /** The selection for examples `[start, end)` only. */
   subset(start: number, end: number): TargetSelection {
     if (start === 0 && end === this.positions.length) return this;
-    return new TargetSelection([end - start, ...this.outputShape.slice(1)], this.positions.slice(start, end));
+    return new TargetSelection([end - start, ...this.outputShape.slice(1)], this.positions.slice(start, end), this.coefficients?.slice(start, end));
   }
 
   /** The selection for a batch whose rows are the given examples (by index). */
   pick(examples: readonly number[]): TargetSelection {
     const positions = examples.map((i) => this.positions[i] as Int32Array);
-    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions);
+    const coefficients = this.coefficients && examples.map((i) => this.coefficients?.[i] as Float64Array);
+    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions, coefficients);
   }
 
   /** The selection for a batch where every example is repeated `times` times in a row (example-major). */
   repeatInterleave(times: number): TargetSelection {
     const positions = this.positions.flatMap((p) => new Array<Int32Array>(times).fill(p));
-    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions);
+    const coefficients = this.coefficients?.flatMap((c) => new Array<Float64Array>(times).fill(c));
+    return new TargetSelection([positions.length, ...this.outputShape.slice(1)], positions, coefficients);
   }
 
   /** Output values per example. */
   get rowSize(): number {
     return sizeOf(this.outputShape.slice(1));
+  }
+
+  /** Whether the selection weighs the output (a mask target): one explained value per example. */
+  get weighted(): boolean {
+    return this.coefficients !== undefined;
+  }
+
+  /** Explained values per example (`K`): 1 for a mask, else the number of selected positions of example 0. */
+  get k(): number {
+    return this.coefficients ? 1 : (this.positions[0]?.length ?? 1);
   }
 
   /**
@@ -111,6 +188,7 @@ export class TargetSelection {
     const rest = outputShape.slice(1);
     const rowSize = sizeOf(rest);
     const shapeText = formatShape(outputShape);
+    if (spec.kind === 'mask') return TargetSelection.resolveMask(spec, outputShape);
     if (spec.kind === 'none') {
       if (onePerExample && rowSize !== 1) {
         throw new TargetError(
@@ -172,8 +250,65 @@ export class TargetSelection {
   }
 
   /**
-   * Per-example sums of the selected values of an output holding `rows` rows (row-major `data`); row `r`
-   * belongs to example `(firstRow + r) mod n`, so batches of repeated copies work too.
+   * A mask target against `outputShape`: broadcast as `output * mask` (NumPy rules, no enlarging); of the
+   * output's rank with dimension 0 ≠ 1 it holds one row per example (per `interleave` rows of the batch).
+   */
+  private static resolveMask(spec: Extract<TargetSpec, { kind: 'mask' }>, outputShape: Shape): TargetSelection {
+    const n = outputShape[0] ?? 0;
+    const rest = outputShape.slice(1);
+    const rowSize = sizeOf(rest);
+    const m = spec.shape;
+    const perExample = m.length === outputShape.length && m[0] !== 1;
+    const examples = n / spec.interleave;
+    const expected = (): string =>
+      `a mask that broadcasts to the output shape ${formatShape(outputShape)}: ${formatShape(rest)} (or with size-1 dimensions) for one mask shared by every example, or ${formatShape([examples, ...rest])} for one per example`;
+    if (m.length > outputShape.length || (perExample && m[0] !== examples)) throw new ShapeError('target', expected(), `a mask of shape ${formatShape(m)}`);
+    // The mask's shape within one example's row: the batch dimension (if any) dropped, aligned on the right.
+    const inner = m.length === outputShape.length ? m.slice(1) : m;
+    const lead = rest.length - inner.length;
+    if (inner.some((d, i) => d !== 1 && d !== rest[lead + i])) throw new ShapeError('target', expected(), `a mask of shape ${formatShape(m)}`);
+    const innerStrides = stridesOf(inner);
+    const restStrides = stridesOf(rest);
+    const innerSize = sizeOf(inner);
+    // Offset in one mask row of each output position.
+    const source = new Int32Array(rowSize);
+    for (let j = 0; j < rowSize; j++) {
+      let offset = 0;
+      for (let d = lead; d < rest.length; d++) {
+        if (inner[d - lead] === 1) continue;
+        const coordinate = Math.floor(j / (restStrides[d] as number)) % (rest[d] as number);
+        offset += coordinate * (innerStrides[d - lead] as number);
+      }
+      source[j] = offset;
+    }
+    const rowOf = (r: number): { positions: Int32Array; coefficients: Float64Array } => {
+      const base = r * innerSize;
+      let count = 0;
+      for (let j = 0; j < rowSize; j++) if (spec.data[base + (source[j] as number)] !== 0) count++;
+      const positions = new Int32Array(count);
+      const coefficients = new Float64Array(count);
+      let q = 0;
+      for (let j = 0; j < rowSize; j++) {
+        const w = spec.data[base + (source[j] as number)] as number;
+        if (w === 0) continue;
+        positions[q] = j;
+        coefficients[q++] = w;
+      }
+      return { positions, coefficients };
+    };
+    const rows = perExample ? Array.from({ length: examples }, (_, r) => rowOf(r)) : [rowOf(0)];
+    const at = (i: number): { positions: Int32Array; coefficients: Float64Array } =>
+      rows[perExample ? Math.floor(i / spec.interleave) : 0] as { positions: Int32Array; coefficients: Float64Array };
+    return new TargetSelection(
+      outputShape,
+      Array.from({ length: n }, (_, i) => at(i).positions),
+      Array.from({ length: n }, (_, i) => at(i).coefficients),
+    );
+  }
+
+  /**
+   * Per-example sums of the selected values (weighted, for a mask) of an output holding `rows` rows
+   * (row-major `data`); row `r` belongs to example `(firstRow + r) mod n`, so batches of repeated copies work too.
    */
   sums(data: ArrayLike<number>, rows = this.positions.length, firstRow = 0): Float64Array {
     const out = new Float64Array(rows);
@@ -181,17 +316,36 @@ export class TargetSelection {
     const n = this.positions.length;
     for (let r = 0; r < rows; r++) {
       const pos = this.positions[(firstRow + r) % n] as Int32Array;
+      const coef = this.coefficients?.[(firstRow + r) % n];
       let s = 0;
-      for (let j = 0; j < pos.length; j++) s += data[r * rowSize + (pos[j] as number)] as number;
+      if (coef) for (let j = 0; j < pos.length; j++) s += (coef[j] as number) * (data[r * rowSize + (pos[j] as number)] as number);
+      else for (let j = 0; j < pos.length; j++) s += data[r * rowSize + (pos[j] as number)] as number;
       out[r] = s;
     }
     return out;
   }
 
   /**
+   * The explained values of an output holding `rows` rows (row-major `data`; row `r` belongs to example
+   * `r mod n`): `rows × K`, row-major. Without a mask, the selected values themselves; with one, its weighted sum.
+   */
+  values(data: ArrayLike<number>, rows: number): Float64Array {
+    if (this.coefficients) return this.sums(data, rows);
+    const k = this.k;
+    const rowSize = this.rowSize;
+    const n = this.positions.length;
+    const values = new Float64Array(rows * k);
+    for (let r = 0; r < rows; r++) {
+      const pos = this.positions[r % n] as Int32Array;
+      for (let j = 0; j < k; j++) values[r * k + j] = data[r * rowSize + (pos[j] as number)] as number;
+    }
+    return values;
+  }
+
+  /**
    * The output weights for a batch made of whole copies of the examples (step-major): at the selected
-   * positions of each row of copy `s` the value `scales[s]`, zero elsewhere. Owned by `scope`; equal requests
-   * share one tensor.
+   * positions of each row of copy `s` the value `scales[s]` (times the mask's weight, for a mask), zero
+   * elsewhere. Owned by `scope`; equal requests share one tensor.
    */
   weights<T>(backend: Backend<T>, scales: readonly number[], scope: Scope<T>): T {
     const key = scales.join(',');
@@ -202,7 +356,10 @@ export class TargetSelection {
     const host = new Float32Array(scales.length * n * rowSize);
     for (let r = 0; r < scales.length * n; r++) {
       const scale = scales[Math.floor(r / n)] as number;
-      for (const p of this.positions[r % n] as Int32Array) host[r * rowSize + p] = scale;
+      const pos = this.positions[r % n] as Int32Array;
+      const coef = this.coefficients?.[r % n];
+      if (coef) for (let j = 0; j < pos.length; j++) host[r * rowSize + (pos[j] as number)] = scale * (coef[j] as number);
+      else for (const p of pos) host[r * rowSize + p] = scale;
     }
     const t = scope.track(backend.tensor(host, [scales.length * n, ...this.outputShape.slice(1)], 'float32'));
     if (this.weightCache.size > 8) {
@@ -222,10 +379,12 @@ export class TargetSelection {
 
 /**
  * Expands a target option for a batch in which every example is repeated `times` times in place
- * (example-major): per-example lists (or tensors) are repeated element by element; shared targets pass.
+ * (example-major): per-example lists (or tensors) are repeated element by element; shared targets pass. A
+ * `{ mask }` target is passed on marked, so that a per-example mask row serves its example's copies.
  */
 export async function repeatInterleaveTarget<T>(backend: Backend<T>, target: unknown, batchSize: number, times: number): Promise<unknown> {
   const spec = await normalizeTarget(backend, target, batchSize);
+  if (spec.kind === 'mask') return { mask: (target as TargetMask<T>).mask, [INTERLEAVE]: spec.interleave * times };
   if (spec.kind !== 'each') return spec.kind === 'none' ? undefined : spec.tuple ? { index: spec.index } : spec.index[0];
   const expanded = spec.indices.flatMap((index) => new Array<readonly number[]>(times).fill(index));
   return spec.tuple ? expanded : expanded.map((i) => i[0]);

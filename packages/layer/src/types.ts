@@ -18,7 +18,7 @@ export interface LayerOptions extends RunOptions {
 /** Options of the layer methods that explain a model output. */
 export interface LayerTargetOptions<T> extends LayerOptions {
   /** Which output to explain (see the core `Target`). */
-  readonly target?: Target | T;
+  readonly target?: Target<T> | T;
 }
 
 /** Options of the layer path methods. */

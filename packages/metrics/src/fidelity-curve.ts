@@ -18,7 +18,7 @@ import { checkAttributions } from './samples.js';
 /** Options of {@link deletion} and {@link insertion}. */
 export interface FidelityCurveOptions<T> extends RunOptions {
   /** Which output: one value per example (see the core `Target`). */
-  readonly target?: Target | T;
+  readonly target?: Target<T> | T;
   readonly additionalForwardArgs?: unknown;
   /** What removed (or not yet inserted) features are set to: a number, a broadcastable tensor, or one per input (default 0). */
   readonly baselines?: number | T | readonly (number | T)[];

@@ -53,7 +53,7 @@ export interface InfidelityOptions<T> extends RunOptions {
   readonly baselines?: Baselines<T>;
   readonly additionalForwardArgs?: unknown;
   /** Which output: one value per example (see the core `Target`). */
-  readonly target?: Target | T;
+  readonly target?: Target<T> | T;
   /** Perturbations per example (default 10). */
   readonly nPerturbSamples?: number;
   /** The most rows per model call (samples of all examples are chunked as in Captum). */

@@ -22,7 +22,7 @@ import { neuronValues, neuronWeights } from './weights.js';
 /** Options of {@link NeuronConductance.attribute}. */
 export interface NeuronConductanceOptions<T> extends NeuronOptions<T> {
   /** Which model output the conductance flows to. */
-  readonly target?: Target | T;
+  readonly target?: Target<T> | T;
   readonly baselines?: Baselines<T>;
   /** Number of steps (default 50). */
   readonly nSteps?: number;

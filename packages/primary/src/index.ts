@@ -23,7 +23,7 @@ export { IntegratedGradients, type IntegratedGradientsOptions } from './integrat
 export { Saliency, type SaliencyOptions } from './saliency.js';
 export { primaryMethods, type MethodEntry } from './registry.js';
 export type { AttributionResult, GradientOptions, OnePassOptions, PathOptions, PerturbationOptions, SamplingOptions } from './types.js';
-export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, InterpolateMode, LayerName, Target } from '@attribution/core';
+export type { ApproximationMethod, Baseline, BaselineDistribution, Baselines, InterpolateMode, LayerName, Target, TargetMask } from '@attribution/core';
 export {
   AbortError,
   ArgumentError,

@@ -11,7 +11,7 @@ export interface AttributionResult<A, T> {
 /** Options shared by the methods that explain one output per example with gradients. */
 export interface GradientOptions<T> extends RunOptions {
   /** Which output to explain (see {@link Target}); omit for one output per example. */
-  readonly target?: Target | T;
+  readonly target?: Target<T> | T;
   /** Extra positional arguments for the model, after the inputs; tensors are expanded with the batch. */
   readonly additionalForwardArgs?: unknown;
 }
