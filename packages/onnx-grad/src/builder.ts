@@ -8,7 +8,7 @@ import { Graph, nodeReads, type Dim } from './graph.js';
 import { foldConstants } from './passes/fold.js';
 import { inlineConstantIfs } from './passes/inline-if.js';
 import { prune } from './passes/prune.js';
-import { specialiseInputs } from './passes/specialise.js';
+import { specialiseInputs, specialiseValues } from './passes/specialise.js';
 import { topoSort } from './passes/topo-sort.js';
 import { encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
 import { inferShapes } from './shapes.js';
@@ -36,6 +36,12 @@ export interface TransformOptions {
    * {@link hasShapeArithmetic}.
    */
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Values of scalar integer or boolean inputs (a sample rate, a flag) to build the gradient model for:
+   * they become constants, so control flow on them folds (an `If` on them is inlined). The inputs disappear
+   * from the model built.
+   */
+  readonly inputValues?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** A model input of a transformed model. */
@@ -82,6 +88,7 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
   topoSort(graph.graph);
   graph.refresh();
   if (options.inputShapes) specialiseInputs(graph, options.inputShapes, options.replace ?? []);
+  if (options.inputValues && wantsGradients) specialiseValues(graph, options.inputValues);
   inferShapes(graph);
   const g = graph.graph;
   const known = (name: string): boolean => graph.meta.has(name) || graph.initializers.has(name);
@@ -300,9 +307,10 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
     try {
       grads = rule.backward(nodeContext(graph, e, node, dys, needed));
     } catch (error) {
-      // Keep going, so that one error names every operator the model needs.
-      if (!(error instanceof UnsupportedOperatorError)) throw error;
-      refused.push({ node, detail: error.operators[0]?.detail });
+      // Keep going, so that one error names every operator the model needs. Once an operator is missing,
+      // other failures (unknown shapes after it) are its consequences.
+      if (error instanceof UnsupportedOperatorError) refused.push({ node, detail: error.operators[0]?.detail });
+      else if (refused.length === 0) throw error;
       continue;
     }
     for (const i of needed) {

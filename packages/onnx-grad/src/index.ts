@@ -5,9 +5,14 @@
  * `sum(output ⊙ w)` with respect to chosen tensors, with `w` fed at run time. One backward rule per
  * operator lives in `gradients/<Op>_grad.ts`; {@link registerGradient} adds more.
  */
-export { transformModel, WEIGHTS_INPUT, type ModelInput, type TransformOptions, type TransformedModel } from './builder.js';
-export { InvalidModelError, UnsupportedOperatorError } from './errors.js';
-export { getGradient, gradientOps, registerGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
+export { transformModel, unsupportedOperators, WEIGHTS_INPUT, type ModelInput, type TransformOptions, type TransformedModel } from './builder.js';
+export { InvalidModelError, UnsupportedOperatorError, UNSUPPORTED_ADVICE, type UnsupportedOperator } from './errors.js';
+export { registerDecomposition, getDecomposition, decomposedOps, type Decomposition } from './decompose/index.js';
+export { topoSort } from './passes/topo-sort.js';
+export { prune } from './passes/prune.js';
+export { foldConstants, foldableOps } from './passes/fold.js';
+export { hasShapeArithmetic } from './passes/specialise.js';
+export { getGradient, gradientOps, opKey, registerGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
 export { Emitter } from './emitter.js';
 export { Graph, type Dim, type ValueMeta } from './graph.js';
 export { inspectModel, type ModelSummary } from './inspect.js';

@@ -1,6 +1,10 @@
-import { getGradient } from './gradients/index.js';
+import { unsupportedOperators } from './builder.js';
+import type { UnsupportedOperator } from './errors.js';
+import { opKey } from './gradients/index.js';
 import { Graph, type Dim } from './graph.js';
-import { typeName, type ModelProto } from './proto.js';
+import { hasShapeArithmetic } from './passes/specialise.js';
+import { topoSort } from './passes/topo-sort.js';
+import { DataType, isFloatType, typeName, type ModelProto } from './proto.js';
 import { inferShapes } from './shapes.js';
 
 /** What `attribution inspect` shows of a model. */
@@ -9,19 +13,33 @@ export interface ModelSummary {
   readonly producer: string;
   readonly inputs: readonly { name: string; type: string; shape?: readonly Dim[] }[];
   readonly outputs: readonly { name: string; type: string; shape?: readonly Dim[] }[];
-  /** Operator counts, and whether each has a backward rule. */
+  /**
+   * Operator counts, and whether gradients pass each one: it has a backward rule or a decomposition, or
+   * it is not on a differentiable path (integer shape arithmetic, masks, ids).
+   */
   readonly ops: readonly { op: string; count: number; gradient: boolean }[];
+  /**
+   * The operators gradient methods would refuse (what `explain` names when it refuses), computed by
+   * building the gradient model of the first output with respect to the floating-point inputs (or, for
+   * models with integer inputs such as token ids, the tensors that first turn them into floats).
+   */
+  readonly unsupported: readonly UnsupportedOperator[];
+  /** The tensors that gradient check differentiated. */
+  readonly differentiated: readonly string[];
   /** The float tensors the nodes compute, in graph order: the layers layer and neuron methods can explain. */
   readonly layers: readonly { name: string; op: string; shape?: readonly Dim[] }[];
 }
 
+
 /** Summarises a model: inputs, outputs with inferred shapes, operators and gradient coverage. */
 export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
   const graph = new Graph(source);
+  topoSort(graph.graph);
+  graph.refresh();
   inferShapes(graph);
   const counts = new Map<string, number>();
   for (const n of graph.graph.node) {
-    const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+    const op = opKey(n.opType, n.domain);
     counts.set(op, (counts.get(op) ?? 0) + 1);
   }
   const describe = (name: string): { name: string; type: string; shape?: readonly Dim[] } => ({
@@ -29,13 +47,40 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
     type: typeName(graph.info(name).elemType),
     shape: graph.info(name).shape,
   });
-  const structural = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'Equal', 'Greater', 'Less', 'Not', 'And', 'Or', 'ArgMax', 'ArgMin', 'NonZero']);
+  const differentiated = differentiable(graph);
+  // Shape arithmetic folds once the inputs have concrete shapes, as they do when a method runs.
+  const inputShapes = hasShapeArithmetic(graph)
+    ? Object.fromEntries(graph.inputs.map((vi) => [vi.name, (graph.info(vi.name).shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 2))]))
+    : undefined;
+  const unsupported = differentiated.length > 0 && isFloatType(graph.info(graph.graph.output[0]?.name ?? '').elemType)
+    ? unsupportedOperators(source instanceof Uint8Array ? source : graph.model, { wrt: differentiated, inputShapes })
+    : [];
+  // Not refused: a rule, a decomposition, or not on a differentiable path of this model.
+  const refused = new Set(unsupported.map((u) => u.opType));
   return {
     opset: graph.opset,
     producer: `${graph.model.producerName} ${graph.model.producerVersion}`.trim(),
     inputs: graph.inputs.map((i) => describe(i.name)),
     outputs: graph.graph.output.map((o) => describe(o.name)),
-    ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: Boolean(getGradient(op.includes('.') ? op.slice(op.lastIndexOf('.') + 1) : op, 'gradient', op.includes('.') ? op.slice(0, op.lastIndexOf('.')) : '')) || structural.has(op) })),
+    ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: !refused.has(op) })),
+    unsupported,
+    differentiated,
     layers: graph.graph.node.flatMap((n) => n.output.filter((o) => o && graph.isFloat(o)).map((name) => ({ name, op: n.opType, shape: graph.info(name).shape }))),
   };
+}
+
+/**
+ * What gradient methods differentiate: the floating-point graph inputs, or, when there are none (token
+ * ids), the first floating-point tensors computed from the integer inputs (embeddings).
+ */
+function differentiable(graph: Graph): string[] {
+  const floats = graph.inputs.filter((vi) => graph.isFloat(vi.name)).map((vi) => vi.name);
+  if (floats.length > 0) return floats;
+  const integer = new Set(graph.inputs.filter((vi) => graph.info(vi.name).elemType !== DataType.BOOL).map((vi) => vi.name));
+  const out: string[] = [];
+  for (const n of graph.graph.node) {
+    if (!n.input.some((i) => integer.has(i))) continue;
+    for (const o of n.output) if (o && graph.isFloat(o)) out.push(o);
+  }
+  return out;
 }

@@ -36,6 +36,8 @@ export interface AttributeProto {
   t?: TensorProto | null;
   floats: number[];
   ints: Int64[];
+  /** The values of a list-of-strings attribute (e.g. an RNN's `activations`). */
+  strings?: Uint8Array[];
   /** A subgraph (the branches of `If`, the bodies of `Loop` and `Scan`). */
   g?: GraphProto | null;
   graphs?: GraphProto[];
@@ -148,6 +150,12 @@ export function attrInts(node: NodeProto, name: string, fallback?: number[]): nu
 export function attrString(node: NodeProto, name: string, fallback: string): string {
   const a = attribute(node, name);
   return a ? new TextDecoder().decode(a.s) : fallback;
+}
+
+/** A list-of-strings attribute, or `fallback`. */
+export function attrStrings(node: NodeProto, name: string, fallback?: string[]): string[] | undefined {
+  const a = attribute(node, name);
+  return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : fallback;
 }
 
 /** Bytes per element of the numeric types stored in `raw_data`. */
@@ -305,6 +313,7 @@ export type AttrValue =
   | string
   | { readonly f: number }
   | { readonly floats: readonly number[] }
+  | { readonly strings: readonly string[] }
   | { readonly t: TensorProto };
 
 function isNumberList(v: AttrValue): v is readonly number[] {
@@ -319,6 +328,7 @@ function makeAttribute(name: string, value: AttrValue): AttributeProto {
   if (isNumberList(value)) return make({ type: T.INTS, ints: [...value] });
   if ('f' in value) return make({ type: T.FLOAT, f: value.f });
   if ('floats' in value) return make({ type: T.FLOATS, floats: [...value.floats] });
+  if ('strings' in value) return make({ type: T.STRINGS, strings: value.strings.map((s) => new TextEncoder().encode(s)) });
   return make({ type: T.TENSOR, t: value.t });
 }
 

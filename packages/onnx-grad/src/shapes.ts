@@ -1,6 +1,9 @@
 import { InvalidModelError } from './errors.js';
 import { type Graph, metaOfValueInfo, type Dim, type ValueMeta } from './graph.js';
-import { DataType, attrInt, attrInts, attribute, tensorValues, toNumber, type NodeProto } from './proto.js';
+import { convTransposeAxis, poolOutputSize, samePoolPads } from './gradients/conv-geometry.js';
+import { ELLIPSIS, labelDims, parseEinsum } from './gradients/einsum-equation.js';
+import { resizeAxes, resizeScales } from './gradients/resize-geometry.js';
+import { DataType, attrInt, attrInts, attrString, attribute, isFloatType, tensorValues, toNumber, type NodeProto } from './proto.js';
 
 /** Everything a shape function sees of one node. */
 interface ShapeContext {
@@ -111,13 +114,20 @@ function poolShape(c: ShapeContext): Dim[] | undefined {
       out.push(c.fresh());
       continue;
     }
+    const pooling = c.node.opType !== 'Conv';
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-      out.push(Math.ceil(d / s));
+      if (!pooling) {
+        out.push(Math.ceil(d / s));
+        continue;
+      }
+      // ONNX Runtime's pooling kernels size SAME pads from the undilated kernel.
+      const [head, tail] = samePoolPads(d, k, s, autoPad === 'SAME_LOWER');
+      out.push(poolOutputSize(d, k, s, dil[i] ?? 1, head, tail, ceil));
       continue;
     }
-    const total = autoPad === 'VALID' ? 0 : (pads[i] ?? 0) + (pads[i + spatial] ?? 0);
-    const span = d + total - ((dil[i] ?? 1) * (k - 1) + 1);
-    out.push((ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1);
+    const [head, tail] = autoPad === 'VALID' ? [0, 0] : [pads[i] ?? 0, pads[i + spatial] ?? 0];
+    if (pooling) out.push(poolOutputSize(d, k, s, dil[i] ?? 1, head, tail, ceil));
+    else out.push(Math.floor((d + head + tail - ((dil[i] ?? 1) * (k - 1) + 1)) / s) + 1);
   }
   return out;
 }
@@ -159,7 +169,35 @@ const rules: Record<string, ShapeFn> = {
   ...Object.fromEntries(elementwise.map((op) => [op, same])),
   Not: (c) => [{ elemType: DataType.BOOL, shape: c.input(0).shape }],
   Dropout: (c) => [{ ...c.input(0), value: undefined }, { elemType: DataType.BOOL, shape: c.input(0).shape }],
+  GroupNormalization: same,
+  LpNormalization: same,
+  LayerNormalization: (c) => {
+    const stats = statistics(c, attrInt(c.node, 'axis', -1), attrInt(c.node, 'stash_type', 1));
+    return [{ ...c.input(0), value: undefined }, stats, stats];
+  },
+  // com.microsoft contrib operators (keys are domain.type outside the default domain).
+  'com.microsoft.Attention': (c) => {
+    const x = c.input(0);
+    const sizes = attrInts(c.node, 'qkv_hidden_sizes');
+    const total = c.input(1).shape?.[1];
+    const hv = sizes?.length === 3 ? sizes[2] : isNum(total) && total % 3 === 0 ? total / 3 : c.fresh();
+    return [{ elemType: x.elemType, shape: x.shape?.length === 3 ? [x.shape[0] as Dim, x.shape[1] as Dim, hv as Dim] : undefined }];
+  },
+  'com.microsoft.BiasAdd': same,
+  'com.microsoft.BiasGelu': same,
+  'com.microsoft.FastGelu': same,
+  'com.microsoft.Gelu': same,
+  'com.microsoft.QuickGelu': same,
+  'com.microsoft.SkipLayerNormalization': (c) => {
+    const stats = statistics(c, -1, DataType.FLOAT);
+    const y = { ...c.input(0), value: undefined };
+    return [y, stats, stats, y];
+  },
   Cast: (c) => [{ elemType: attrInt(c.node, 'to', 1), shape: c.input(0).shape, value: c.values(0) }],
+  CastLike: (c) => [{ elemType: c.input(1).elemType, shape: c.input(0).shape, value: c.values(0) }],
+  QuantizeLinear: (c) => [{ elemType: c.input(2).elemType ?? (attrInt(c.node, 'output_dtype', 0) || DataType.UINT8), shape: c.input(0).shape }],
+  DequantizeLinear: (c) => [{ elemType: c.input(1).elemType, shape: c.input(0).shape }],
+  DynamicQuantizeLinear: (c) => [{ elemType: DataType.UINT8, shape: c.input(0).shape }, { elemType: DataType.FLOAT, shape: [] }, { elemType: DataType.UINT8, shape: [] }],
   Shape: (c) => {
     const s = c.input(0).shape;
     const rank = s?.length;
@@ -263,9 +301,12 @@ const rules: Record<string, ShapeFn> = {
     const axis = normAxis(attrInt(c.node, 'axis', 0), x.shape.length);
     const split = c.graph.opset >= 13 ? c.values(1) : attrInts(c.node, 'split');
     const d = x.shape[axis];
+    // Without sizes: equal parts; from opset 18 (num_outputs) the last part is smaller when d is uneven.
+    const parts = attrInt(c.node, 'num_outputs', n);
+    const chunk = isNum(d) ? Math.ceil(d / parts) : undefined;
     return c.node.output.map((_, k) => {
       const shape = [...x.shape as Dim[]];
-      shape[axis] = split ? (split[k] as Dim) : isNum(d) ? Math.ceil(d / n) : c.fresh();
+      shape[axis] = split ? (split[k] as Dim) : chunk !== undefined && isNum(d) ? (k === n - 1 ? d - chunk * (n - 1) : chunk) : c.fresh();
       return { elemType: x.elemType, shape };
     });
   },
@@ -306,12 +347,43 @@ const rules: Record<string, ShapeFn> = {
     return [{ elemType: x.elemType, shape, value }];
   },
   GatherElements: (c) => [{ elemType: c.input(0).elemType, shape: c.input(1).shape }],
+  GatherND: (c) => {
+    const [x, idx] = [c.input(0).shape, c.input(1).shape];
+    const m = idx?.[idx.length - 1];
+    const b = attrInt(c.node, 'batch_dims', 0);
+    // Output: indices.shape[:-1] + data.shape[b + m:].
+    if (!x || !idx || !isNum(m) || b + m > x.length) return [{ elemType: c.input(0).elemType }];
+    return [{ elemType: c.input(0).elemType, shape: [...idx.slice(0, -1), ...x.slice(b + m)] }];
+  },
+  ScatterND: same,
+  ScatterElements: same,
+  Trilu: same,
+  CumSum: same,
+  TopK: (c) => {
+    const x = c.input(0).shape;
+    const k = c.graph.opset >= 10 ? c.values(1)?.[0] : attrInt(c.node, 'k', -1);
+    const shape = x ? [...x] : undefined;
+    if (shape) shape[normAxis(attrInt(c.node, 'axis', -1), shape.length)] = k !== undefined && k !== -1 ? k : c.fresh();
+    return [{ elemType: c.input(0).elemType, shape }, { elemType: DataType.INT64, shape }];
+  },
+  Einsum: (c) => {
+    const eq = parseEinsum(attribute(c.node, 'equation') ? new TextDecoder().decode(attribute(c.node, 'equation')?.s) : '', c.node.input.length);
+    const shapes = c.node.input.map((_, i) => c.input(i).shape);
+    if (shapes.some((s) => !s)) return [{ elemType: c.input(0).elemType }];
+    const dims = eq.inputs.map((t, i) => labelDims(t, shapes[i] as Dim[]));
+    const size = (t: string): Dim => broadcast(dims.flatMap((d) => (d.labels.has(t) ? [[d.labels.get(t) as Dim]] : [])), () => c.fresh())?.[0] ?? c.fresh();
+    const ellipsis = broadcast(dims.filter((_, i) => eq.inputs[i]?.includes(ELLIPSIS)).map((d) => d.ellipsis), () => c.fresh()) ?? [];
+    return [{ elemType: c.input(0).elemType, shape: eq.output.flatMap((t) => (t === ELLIPSIS ? ellipsis : [size(t)])) }];
+  },
+  NonZero: (c) => [{ elemType: DataType.INT64, shape: [c.input(0).shape?.length ?? c.fresh(), c.fresh()] }],
   ReduceMean: (c) => reduceShape(c, c.graph.opset >= 18),
   ReduceSum: (c) => reduceShape(c, c.graph.opset >= 13),
   ReduceMax: (c) => reduceShape(c, c.graph.opset >= 18),
   ReduceMin: (c) => reduceShape(c, c.graph.opset >= 18),
   ReduceProd: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceL1: (c) => reduceShape(c, c.graph.opset >= 18),
   ReduceL2: (c) => reduceShape(c, c.graph.opset >= 18),
+  ReduceLogSumExp: (c) => reduceShape(c, c.graph.opset >= 18),
   ReduceSumSquare: (c) => reduceShape(c, c.graph.opset >= 18),
   ArgMax: (c) => reduceArg(c),
   ArgMin: (c) => reduceArg(c),
@@ -359,15 +431,119 @@ const rules: Record<string, ShapeFn> = {
   },
   Pad: (c) => {
     const x = c.input(0);
-    const pads = c.graph.opset >= 11 ? c.values(1) : attrInts(c.node, 'pads');
+    const raw = c.graph.opset >= 11 ? c.values(1) : attrInts(c.node, 'pads');
     if (!x.shape) return [{ elemType: x.elemType }];
     const r = x.shape.length;
-    return [{ elemType: x.elemType, shape: x.shape.map((d, i) => (pads && isNum(d) && isNum(pads[i]) && isNum(pads[i + r]) ? d + (pads[i] as number) + (pads[i + r] as number) : pads && pads[i] === 0 && pads[i + r] === 0 ? d : c.fresh())) }];
+    const given = c.graph.opset >= 18 && c.node.input[3] ? c.values(3) : undefined;
+    if (c.graph.opset >= 18 && c.node.input[3] && (!given || !given.every(isNum))) return [{ elemType: x.elemType, shape: x.shape.map(() => c.fresh()) }];
+    const axes = given ? (given as number[]).map((a) => normAxis(a, r)) : x.shape.map((_, i) => i);
+    const n = axes.length;
+    return [{
+      elemType: x.elemType,
+      shape: x.shape.map((d, i) => {
+        const k = axes.indexOf(i);
+        if (k < 0) return d;
+        const [b, e] = [raw?.[k], raw?.[k + n]];
+        if (b === 0 && e === 0) return d;
+        return isNum(d) && isNum(b) && isNum(e) ? d + b + e : c.fresh();
+      }),
+    }];
   },
-  Resize: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : c.fresh())) }],
-  Upsample: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : c.fresh())) }],
-  ConvTranspose: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i === 0 ? d : c.fresh())) }],
+  Resize: (c) => {
+    const x = c.input(0);
+    if (!x.shape) return [{ elemType: x.elemType }];
+    const opset = c.graph.opset;
+    const legacy = opset < 11;
+    const scales = c.values(legacy ? 1 : 2);
+    const sizes = legacy ? undefined : c.values(3);
+    const axes = resizeAxes(opset >= 18 ? attrInts(c.node, 'axes') : undefined, x.shape.length);
+    const policy = opset >= 18 ? attrString(c.node, 'keep_aspect_ratio_policy', 'stretch') : 'stretch';
+    // ONNX Runtime leaves negative axes out of the aspect-ratio policy: sizes not inferred.
+    const negative = policy !== 'stretch' && attrInts(c.node, 'axes')?.some((a) => a < 0);
+    return [{ elemType: x.elemType, shape: resizedShape(c, x.shape, scales, sizes, negative ? undefined : axes, policy) }];
+  },
+  Upsample: (c) => {
+    const x = c.input(0);
+    if (!x.shape) return [{ elemType: x.elemType }];
+    const scales = c.node.input[1] ? c.values(1) : attribute(c.node, 'scales')?.floats.map(Number);
+    return [{ elemType: x.elemType, shape: resizedShape(c, x.shape, scales, undefined, x.shape.map((_, i) => i), 'stretch') }];
+  },
+  ConvTranspose: (c) => {
+    const x = c.input(0).shape;
+    const w = c.input(1).shape;
+    if (!x) return [{ elemType: c.input(0).elemType }];
+    const n = x.length - 2;
+    const kernel = attrInts(c.node, 'kernel_shape') ?? w?.slice(2);
+    const ones = new Array<number>(n).fill(1);
+    const strides = attrInts(c.node, 'strides') ?? ones;
+    const dilations = attrInts(c.node, 'dilations') ?? ones;
+    const adj = attrInts(c.node, 'output_padding') ?? new Array<number>(n).fill(0);
+    const pads = attrInts(c.node, 'pads') ?? new Array<number>(2 * n).fill(0);
+    const autoPad = attrString(c.node, 'auto_pad', 'NOTSET');
+    const outputShape = attrInts(c.node, 'output_shape');
+    const given = outputShape && outputShape.length > 0 ? outputShape.slice(outputShape.length - n) : undefined;
+    const group = attrInt(c.node, 'group', 1);
+    const m = w?.[1];
+    const shape: Dim[] = [x[0] as Dim, isNum(m) ? m * group : c.fresh()];
+    for (let i = 0; i < n; i++) {
+      const d = x[i + 2];
+      const k = kernel?.[i];
+      if (!isNum(k)) {
+        shape.push(given?.[i] ?? c.fresh());
+        continue;
+      }
+      const axis = convTransposeAxis(isNum(d) ? d : undefined, k, strides[i] ?? 1, dilations[i] ?? 1, adj[i] ?? 0, autoPad, [pads[i] ?? 0, pads[i + n] ?? 0], given?.[i]);
+      shape.push(axis.out ?? c.fresh());
+    }
+    return [{ elemType: c.input(0).elemType, shape }];
+  },
+  DepthToSpace: (c) => {
+    const x = c.input(0);
+    const b = attrInt(c.node, 'blocksize', 1);
+    const s = x.shape;
+    if (!s || s.length !== 4) return [{ elemType: x.elemType, shape: s?.map(() => c.fresh()) }];
+    const scaled = (d: Dim | undefined, f: (v: number) => number): Dim => (isNum(d) ? f(d) : b === 1 ? (d as Dim) : c.fresh());
+    return [{ elemType: x.elemType, shape: [s[0] as Dim, scaled(s[1], (v) => v / (b * b)), scaled(s[2], (v) => v * b), scaled(s[3], (v) => v * b)] }];
+  },
+  SpaceToDepth: (c) => {
+    const x = c.input(0);
+    const b = attrInt(c.node, 'blocksize', 1);
+    const s = x.shape;
+    if (!s || s.length !== 4) return [{ elemType: x.elemType, shape: s?.map(() => c.fresh()) }];
+    const scaled = (d: Dim | undefined, f: (v: number) => number): Dim => (isNum(d) ? f(d) : b === 1 ? (d as Dim) : c.fresh());
+    return [{ elemType: x.elemType, shape: [s[0] as Dim, scaled(s[1], (v) => v * b * b), scaled(s[2], (v) => Math.floor(v / b)), scaled(s[3], (v) => Math.floor(v / b))] }];
+  },
 };
+
+/**
+ * The saved statistics of a layer normalisation (Mean, InvStdDev): shaped like input 0 with the normalised
+ * axes [axis, rank) kept as 1, of element type `stash` (float32 unless another float type is named).
+ */
+function statistics(c: ShapeContext, axis: number, stash: number): ValueMeta {
+  const elemType = stash === DataType.DOUBLE || stash === DataType.FLOAT16 || stash === DataType.BFLOAT16 ? stash : DataType.FLOAT;
+  const x = c.input(0).shape;
+  if (!x) return { elemType };
+  const first = normAxis(axis, x.length);
+  return { elemType, shape: x.map((d, i) => (i < first ? d : 1)) };
+}
+
+/** Output dims of a Resize/Upsample from constant scales or sizes (symbols where they depend on unknown dims). */
+function resizedShape(c: ShapeContext, x: Dim[], scales: Dim[] | undefined, sizes: Dim[] | undefined, axes: number[] | undefined, policy: string): Dim[] {
+  const unknown = (): Dim[] => x.map(() => c.fresh());
+  if (!axes) return unknown();
+  const numeric = (v: Dim[] | undefined): number[] | undefined => (v && v.length > 0 && v.every(isNum) ? (v as number[]) : undefined);
+  if (sizes && sizes.length > 0 && !sizes.every(isNum)) {
+    // Sizes from shape arithmetic: with the stretch policy they are the output dims.
+    if (policy !== 'stretch' || sizes.length !== axes.length) return unknown();
+    return x.map((d, i) => (axes.includes(i) ? (sizes[axes.indexOf(i)] as Dim) : d));
+  }
+  try {
+    const { out } = resizeScales(x, numeric(scales), numeric(sizes), axes, policy);
+    return out.map((d) => d ?? c.fresh());
+  } catch {
+    return unknown();
+  }
+}
 
 function sameSymbols(full: Dim[] | undefined, known: Dim[]): Dim | undefined {
   if (!full) return undefined;
@@ -387,6 +563,31 @@ function reduceArg(c: ShapeContext): ValueMeta[] {
   const keep = attrInt(c.node, 'keepdims', 1) === 1;
   return [{ elemType: DataType.INT64, shape: keep ? x.map((d, i) => (i === axis ? 1 : d)) : x.filter((_, i) => i !== axis) }];
 }
+
+/**
+ * LSTM, GRU and RNN outputs: Y is [seq, directions, batch, hidden] and Y_h (and the LSTM's Y_c) are
+ * [directions, batch, hidden]; with layout 1 (opset 14) [batch, seq, directions, hidden] and
+ * [batch, directions, hidden]. The hidden size is the attribute, or W's rows over the number of gates.
+ */
+function recurrentShape(gates: number, states: number): ShapeFn {
+  return (c) => {
+    const x = c.input(0);
+    const w = c.input(1).shape;
+    const layout = c.graph.opset >= 14 ? attrInt(c.node, 'layout', 0) : 0;
+    const direction = attribute(c.node, 'direction') ? new TextDecoder().decode(attribute(c.node, 'direction')?.s) : 'forward';
+    const dirs = direction === 'bidirectional' ? 2 : 1;
+    const rows = w?.[1];
+    const hidden: Dim = attribute(c.node, 'hidden_size') ? attrInt(c.node, 'hidden_size', 0) : isNum(rows) ? rows / gates : c.fresh();
+    const xs = x.shape?.length === 3 ? x.shape : undefined;
+    const [seq, batch]: [Dim, Dim] = xs ? (layout === 1 ? [xs[1] as Dim, xs[0] as Dim] : [xs[0] as Dim, xs[1] as Dim]) : [c.fresh(), c.fresh()];
+    const y: Dim[] = layout === 1 ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden];
+    const state: Dim[] = layout === 1 ? [batch, dirs, hidden] : [dirs, batch, hidden];
+    return [{ elemType: x.elemType, shape: y }, ...Array.from({ length: states }, () => ({ elemType: x.elemType, shape: [...state] }))];
+  };
+}
+rules.LSTM = recurrentShape(4, 2);
+rules.GRU = recurrentShape(3, 1);
+rules.RNN = recurrentShape(1, 1);
 
 const binary = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Mod', 'BitShift'];
 const compare = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'];
@@ -408,11 +609,21 @@ for (const op of [...binary, ...compare]) {
 }
 
 /**
+ * An operator inference does not know: outputs are assumed to have the element type of a floating-point
+ * first input (shapes unknown), so that a path through it is seen as differentiable and an operator
+ * without a rule is named rather than silently cut.
+ */
+const unknownOp: ShapeFn = (c) => {
+  const t = c.input(0).elemType;
+  return isFloatType(t) ? c.node.output.map(() => ({ elemType: t })) : [];
+};
+
+/**
  * Infers element types and (symbolic) shapes of every tensor of the graph, in node order. `fold`, when
  * given, is offered each node first: when it returns the node's output metadata (it folded the node into
  * constants), inference takes those.
  */
-export function inferShapes(graph: Graph, fold?: (node: NodeProto) => ValueMeta[] | undefined): void {
+export function inferShapes(graph: Graph, fold?: (node: NodeProto, inferred: readonly ValueMeta[]) => ValueMeta[] | undefined): void {
   const fresh = (): string => graph.fresh();
   for (const vi of graph.inputs) graph.meta.set(vi.name, metaOfValueInfo(vi, fresh));
   for (const t of graph.initializers.values()) {
@@ -435,19 +646,20 @@ export function inferShapes(graph: Graph, fold?: (node: NodeProto) => ValueMeta[
       const constant = graph.constant(name);
       return constant && constant.length <= 64 ? constant : undefined;
     };
-    const fn = node.domain && node.domain !== 'ai.onnx' ? undefined : rules[node.opType];
+    const key = !node.domain || node.domain === 'ai.onnx' ? node.opType : `${node.domain}.${node.opType}`;
+    const fn = Object.hasOwn(rules, key) ? rules[key] : unknownOp;
     let metas: ValueMeta[] = [];
-    const folded = fold?.(node);
+    try {
+      metas = fn ? fn({ node, graph, input, values, fresh }) : [];
+    } catch {
+      metas = [];
+    }
+    const folded = fold?.(node, metas);
     if (folded) {
       node.output.forEach((name, k) => {
         if (name) graph.meta.set(name, folded[k] ?? {});
       });
       continue;
-    }
-    try {
-      metas = fn ? fn({ node, graph, input, values, fresh }) : [];
-    } catch {
-      metas = [];
     }
     node.output.forEach((name, k) => {
       if (!name) return;

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { createRandom, type Random } from '@attribution/tensor';
 import { transformModel } from '../src/index.js';
-import { DataType, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue, type ModelProto, type NodeProto, type TensorProto } from '../src/proto.js';
+import { DataType, decodeModel, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue, type ModelProto, type NodeProto, type TensorProto } from '../src/proto.js';
 
 /** How test values of an input are drawn. */
 export type Draw = 'normal' | 'positive' | 'awayFromZero' | 'unit';
@@ -15,7 +15,7 @@ export interface TestInput {
   readonly draw?: Draw;
   /** Not differentiated (e.g. a condition or an index). */
   readonly constant?: boolean;
-  readonly type?: 'float' | 'int64' | 'bool';
+  readonly type?: 'float' | 'int64' | 'int32' | 'bool';
   readonly values?: readonly number[];
 }
 
@@ -26,12 +26,33 @@ export interface TestModel {
   readonly initializers?: readonly TensorProto[];
   readonly output: string;
   readonly opset?: number;
+  /** Opset imports of other domains, e.g. `{ 'com.microsoft': 1 }` (nodes name their domain with {@link msNode} or `domain`). */
+  readonly opsets?: Readonly<Record<string, number>>;
+  /** Build the gradient model for the concrete input shapes (as fromOnnx does for graphs with shape arithmetic). */
+  readonly specialise?: boolean;
+  /**
+   * The same function of the same inputs in another form, whose forward pass the finite differences
+   * evaluate instead of the model's (for a form ONNX Runtime cannot run, e.g. an LSTM with layout 1).
+   */
+  readonly reference?: { readonly nodes: readonly NodeProto[]; readonly initializers?: readonly TensorProto[] };
+  /**
+   * Rewrites the built gradient model before ONNX Runtime loads it, e.g. to lower a forward operator that
+   * ONNX Runtime's CPU provider lacks (com.microsoft BiasAdd) into standard ones: the backward rule under
+   * test still sees the original operator. Pair it with `reference` for the finite differences.
+   */
+  readonly lowerBuilt?: (model: ModelProto) => void;
   /** Finite-difference step and tolerances, when float32 precision limits them even in a float64 model. */
   readonly fd?: { readonly step: number; readonly atol: number; readonly rtol: number };
 }
 
 export const node = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue | undefined> = {}): NodeProto =>
   makeNode(op, inputs, outputs, attrs);
+
+/** A node of the `com.microsoft` domain (ONNX Runtime's contrib operators); the model needs `opsets: { 'com.microsoft': 1 }`. */
+export const msNode = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue | undefined> = {}): NodeProto => ({
+  ...makeNode(op, inputs, outputs, attrs),
+  domain: 'com.microsoft',
+});
 
 /** An int64 initializer. */
 export const ints = (name: string, values: number[], dims = [values.length]): TensorProto => makeTensor(name, DataType.INT64, dims, values);
@@ -54,7 +75,7 @@ function draw(rng: Random, kind: Draw): number {
 
 /** Builds the ONNX model; float tensors (inputs and DOUBLE initializers) get `floatType`. */
 export function buildModel(m: TestModel, floatType: number): ModelProto {
-  const elem = (i: TestInput): number => (i.type === 'int64' ? DataType.INT64 : i.type === 'bool' ? DataType.BOOL : floatType);
+  const elem = (i: TestInput): number => (i.type === 'int64' ? DataType.INT64 : i.type === 'int32' ? DataType.INT32 : i.type === 'bool' ? DataType.BOOL : floatType);
   const initializers = (m.initializers ?? []).map((t) => {
     if (t.dataType !== DataType.DOUBLE) return t;
     const view = new Float64Array(t.rawData.buffer.slice(t.rawData.byteOffset, t.rawData.byteOffset + t.rawData.byteLength));
@@ -63,7 +84,7 @@ export function buildModel(m: TestModel, floatType: number): ModelProto {
   const constants = m.inputs.filter((i) => i.values && i.constant).map((i) => makeTensor(i.name, elem(i), i.shape, i.values as number[]));
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: m.opset ?? 13 }],
+    opsetImport: [{ domain: '', version: m.opset ?? 13 }, ...Object.entries(m.opsets ?? {}).map(([domain, version]) => ({ domain, version }))],
     graph: {
       name: 'test',
       node: m.nodes.map((n) => ({ ...n, attribute: n.attribute.map((a) => (a.t && a.t.dataType === DataType.DOUBLE ? { ...a, t: makeTensor('', floatType, a.t.dims.map(Number), new Float64Array(a.t.rawData.slice().buffer)) } : a)) })),
@@ -90,25 +111,44 @@ export interface GradientCheck {
  * central finite differences, for every differentiable input, in float64 when ONNX Runtime runs the
  * model in float64 and in float32 otherwise.
  */
-export async function checkGradient(m: TestModel, seed: number): Promise<GradientCheck> {
+export async function checkGradient(m: TestModel, seed: number, options: CheckOptions = {}): Promise<GradientCheck> {
   try {
-    return await check(m, seed, 'float64');
+    return await check(m, seed, 'float64', options);
   } catch (e) {
-    if (!/NOT_IMPLEMENTED|Could not find an implementation|not implemented|type .*not supported|Type Error/i.test((e as Error).message)) throw e;
-    return check(m, seed, 'float32');
+    if (!/NOT_IMPLEMENTED|Could not find an implementation|Failed to find kernel|not implemented|does not support double|type .*not supported|Type Error/i.test((e as Error).message)) throw e;
+    return check(m, seed, 'float32', options);
   }
 }
 
-async function check(m: TestModel, seed: number, type: 'float64' | 'float32'): Promise<GradientCheck> {
+/** Options of {@link checkGradient}. */
+export interface CheckOptions {
+  /**
+   * Whose forward pass the finite differences evaluate: the model as ONNX Runtime runs it (default), or
+   * the built gradient model's own output — the graph the gradients are computed from, decompositions
+   * included, which runs in float64 where the decomposed operator has only a float32 kernel.
+   */
+  readonly finiteDifferencesOf?: 'model' | 'built';
+}
+
+async function check(m: TestModel, seed: number, type: 'float64' | 'float32', options: CheckOptions): Promise<GradientCheck> {
   const rng = createRandom(seed);
   const floatType = type === 'float64' ? DataType.DOUBLE : DataType.FLOAT;
   const bytes = encodeModel(buildModel(m, floatType));
   const fed = m.inputs.filter((i) => !(i.values && i.constant));
   const values = new Map(fed.map((i) => [i.name, i.values ? [...i.values] : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(rng, i.draw ?? 'normal'))]));
   const wrt = fed.filter(isFloatInput).map((i) => i.name);
-  const built = transformModel(bytes, { wrt });
-  const gradSession = await ort.InferenceSession.create(built.bytes);
-  const forward = await ort.InferenceSession.create(transformModel(bytes).bytes);
+  const inputShapes = m.specialise ? Object.fromEntries(fed.map((i) => [i.name, i.shape])) : undefined;
+  const built = transformModel(bytes, { wrt, inputShapes });
+  const lowered = (bytes: Uint8Array): Uint8Array => {
+    if (!m.lowerBuilt) return bytes;
+    const model = decodeModel(bytes);
+    m.lowerBuilt(model);
+    return encodeModel(model);
+  };
+  const gradSession = await ort.InferenceSession.create(lowered(built.bytes));
+  const ofBuilt = options.finiteDifferencesOf === 'built';
+  const forwardBytes = m.reference ? encodeModel(buildModel({ ...m, nodes: m.reference.nodes, initializers: m.reference.initializers ?? m.initializers }, floatType)) : bytes;
+  const forward = ofBuilt ? gradSession : await ort.InferenceSession.create(transformModel(forwardBytes).bytes);
   const FloatArray = type === 'float64' ? Float64Array : Float32Array;
   const feeds = (override?: [string, number[]]): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = {};
@@ -116,22 +156,26 @@ async function check(m: TestModel, seed: number, type: 'float64' | 'float32'): P
       const v = override && override[0] === i.name ? override[1] : (values.get(i.name) as number[]);
       out[i.name] =
         i.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(v.map((x) => BigInt(x))), i.shape)
+        : i.type === 'int32' ? new ort.Tensor('int32', Int32Array.from(v), i.shape)
         : i.type === 'bool' ? new ort.Tensor('bool', Uint8Array.from(v), i.shape)
         : new ort.Tensor(type, FloatArray.from(v), i.shape);
     }
     return out;
   };
-  const base = await forward.run(feeds());
-  const outTensor = base[built.output] as ort.Tensor;
-  const weights = Array.from({ length: outTensor.size }, () => rng.normal());
+  // The built model's weights are shaped like the output (declared statically when finite differences run it).
+  const declared = built.inputs.find((i) => i.name === built.weights)?.shape ?? [];
+  const dims = ofBuilt ? declared.map((d) => (typeof d === 'number' ? d : NaN)) : ((await forward.run(feeds()))[built.output] as ort.Tensor).dims;
+  if (dims.some((d) => Number.isNaN(d))) throw new Error(`finite differences of the built model need a static output shape, not [${declared.join(', ')}]`);
+  const weights = Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal());
+  const weightsFeed = { [built.weights as string]: new ort.Tensor(type, FloatArray.from(weights), dims) };
   const objective = async (name: string, v: number[]): Promise<number> => {
-    const out = (await forward.run(feeds([name, v])))[built.output] as ort.Tensor;
+    const out = (await forward.run(ofBuilt ? { ...feeds([name, v]), ...weightsFeed } : feeds([name, v])))[built.output] as ort.Tensor;
     const data = out.data as Float64Array;
     let s = 0;
     for (let i = 0; i < data.length; i++) s += (data[i] as number) * (weights[i] as number);
     return s;
   };
-  const result = await gradSession.run({ ...feeds(), [built.weights as string]: new ort.Tensor(type, FloatArray.from(weights), outTensor.dims) });
+  const result = await gradSession.run({ ...feeds(), ...weightsFeed });
   const step = m.fd?.step ?? (type === 'float64' ? 1e-6 : 1e-2);
   const [atol, rtol] = m.fd ? [m.fd.atol, m.fd.rtol] : type === 'float64' ? [1e-7, 1e-5] : [2e-3, 2e-2];
   let worst = 0;
@@ -154,6 +198,6 @@ async function check(m: TestModel, seed: number, type: 'float64' | 'float32'): P
       }
     }
   }
-  await Promise.all([gradSession.release(), forward.release()]);
+  await Promise.all(ofBuilt ? [gradSession.release()] : [gradSession.release(), forward.release()]);
   return { type, worst, where };
 }

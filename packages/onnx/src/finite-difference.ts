@@ -6,6 +6,23 @@ import type { OnnxModel } from './model.js';
 /** Rows per forward pass when estimating gradients. */
 const MAX_ROWS = 512;
 
+/** What {@link finiteDifferenceGradient} costs for a request, in words: forward evaluations and model calls. */
+export function finiteDifferenceCost(model: OnnxModel, request: GradientRequest<OnnxTensor>, wrt: readonly string[]): string {
+  const rows = request.inputs[0]?.dims[0] ?? 1;
+  const inputs = model.inputNames.slice(0, request.inputs.length);
+  const elements = wrt.map((name) => {
+    const i = inputs.indexOf(name);
+    return i >= 0 ? (request.inputs[i] as OnnxTensor).dims.slice(1).reduce((a, c) => a * c, 1) : undefined;
+  });
+  if (!elements.every((n): n is number => n !== undefined)) {
+    return 'finite-difference gradients cost two forward evaluations per element of each differentiated tensor, for each gradient call';
+  }
+  const per = elements.reduce((a, b) => a + b, 0);
+  const perPass = Math.max(1, Math.floor(MAX_ROWS / (2 * rows)));
+  const calls = elements.reduce((a, n) => a + Math.ceil(n / perPass), 0);
+  return `finite-difference gradients cost 2 × ${per.toLocaleString('en-US')} forward evaluations per example for each gradient call (${calls.toLocaleString('en-US')} model call${calls === 1 ? '' : 's'} of up to ${MAX_ROWS} rows for a batch of ${rows})`;
+}
+
 /**
  * Central finite differences of `sum(output ⊙ w)` with respect to each `wrt` tensor, from forward passes
  * only: element j of every example is moved by ±step, all examples at once, many elements per pass. Assumes

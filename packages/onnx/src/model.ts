@@ -1,4 +1,4 @@
-import { Graph, InvalidModelError, inferShapes, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
+import { Graph, InvalidModelError, hasShapeArithmetic, inferShapes, topoSort, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
   closestName,
@@ -18,7 +18,7 @@ import {
 } from '@attribution/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { externalTensors, inlineExternalData, type ExternalDataFolder } from './external-data.js';
-import { finiteDifferenceGradient } from './finite-difference.js';
+import { finiteDifferenceCost, finiteDifferenceGradient } from './finite-difference.js';
 import { hostBackend, type OnnxTensor } from './host-backend.js';
 import { HostTensor, fromNumbers, type HostType } from './host-tensor.js';
 import { loadModelBytes, type ModelSource } from './source.js';
@@ -80,6 +80,10 @@ export class OnnxModel implements Model<OnnxTensor> {
   readonly output: string;
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly graph: Graph;
+  /** The graph computes with its own shapes: gradient models are built per input shape, where that folds. */
+  private readonly shapeDependent: boolean;
+  /** The graph branches (`If`): gradient models are built per value of its scalar integer inputs, where that folds. */
+  private readonly controlFlow: boolean;
   private warnedFiniteDifference = false;
   private disposed = false;
 
@@ -100,7 +104,12 @@ export class OnnxModel implements Model<OnnxTensor> {
         'Load it with fromOnnx(ort, file, { externalDataFolder }).',
       );
     }
+    // Nodes out of topological order (valid for ONNX Runtime, which sorts them) would leave shapes unknown.
+    topoSort(this.graph.graph);
+    this.graph.refresh();
     inferShapes(this.graph);
+    this.shapeDependent = hasShapeArithmetic(this.graph);
+    this.controlFlow = this.graph.graph.node.some((n) => n.opType === 'If' && (!n.domain || n.domain === 'ai.onnx'));
     this.inputs = this.graph.inputs.map((vi) => ({
       name: vi.name,
       type: ELEM[this.graph.info(vi.name).elemType ?? 0],
@@ -151,14 +160,28 @@ export class OnnxModel implements Model<OnnxTensor> {
     return this.layerNames();
   }
 
-  private compiled(wrt: readonly string[], replace: readonly string[], capture: readonly string[], rules: BackwardRule = 'gradient', of?: string): Promise<Compiled> {
+  private compiled(
+    wrt: readonly string[],
+    replace: readonly string[],
+    capture: readonly string[],
+    rules: BackwardRule = 'gradient',
+    of?: string,
+    inputShapes?: Record<string, readonly number[]>,
+    inputValues?: Record<string, readonly number[]>,
+  ): Promise<Compiled> {
     if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
-    const key = JSON.stringify([wrt, replace, capture, rules, of]);
+    const shapes = wrt.length > 0 && (this.shapeDependent || this.controlFlow) ? inputShapes : undefined;
+    const values = wrt.length > 0 && this.controlFlow && inputValues && Object.keys(inputValues).length > 0 ? inputValues : undefined;
+    const key = JSON.stringify([wrt, replace, capture, rules, of, shapes, values]);
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
+        // A plain forward pass runs the model exactly as the user gave it.
+        const untouched = wrt.length === 0 && replace.length === 0 && capture.length === 0 && !of;
         // Differentiating a layer tensor (neuron methods): it becomes the output, the model output is captured.
-        const transformed = transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules });
+        const transformed = untouched
+          ? this.asGiven()
+          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
           const session = await this.ort.InferenceSession.create(transformed.bytes, options);
@@ -180,6 +203,41 @@ export class OnnxModel implements Model<OnnxTensor> {
       this.sessions.set(key, entry);
     }
     return entry;
+  }
+
+  /** The model file itself, described as a transformed model with no gradients or captured tensors. */
+  private asGiven(): TransformedModel {
+    return {
+      bytes: this.bytes,
+      output: this.output,
+      gradients: [],
+      captured: [],
+      inputs: this.graph.inputs.map((vi) => ({ name: vi.name, elemType: this.graph.info(vi.name).elemType ?? 1, shape: this.graph.info(vi.name).shape })),
+    };
+  }
+
+  /** The shapes of the tensors a request feeds, by model input name (and replaced tensor name). */
+  private shapesOf(request: ForwardRequest<OnnxTensor>): Record<string, readonly number[]> {
+    const shapes: Record<string, readonly number[]> = {};
+    const given = [...request.inputs, ...(request.args ?? [])];
+    this.inputs.forEach((input, i) => {
+      const value = given[i];
+      if (hostBackend.isTensor(value)) shapes[input.name] = value.dims;
+    });
+    for (const r of request.replace ?? []) shapes[this.tensorName(r.ref)] = r.value.dims;
+    return shapes;
+  }
+
+  /** The values of the scalar integer and boolean inputs a request feeds (a sample rate, a flag), by name. */
+  private scalarValues(request: ForwardRequest<OnnxTensor>): Record<string, readonly number[]> {
+    const values: Record<string, readonly number[]> = {};
+    const given = [...request.inputs, ...(request.args ?? [])];
+    this.inputs.forEach((input, i) => {
+      const value = given[i];
+      if (!hostBackend.isTensor(value) || value.dims.reduce((a, b) => a * b, 1) !== 1 || !['int64', 'int32', 'bool'].includes(input.type ?? '')) return;
+      values[input.name] = Array.from(value.data as ArrayLike<number | bigint>, Number);
+    });
+    return values;
   }
 
   /** Converts a tensor for a model input, checking its type and shape. */
@@ -246,7 +304,9 @@ export class OnnxModel implements Model<OnnxTensor> {
     let result: InferenceSession.ReturnType;
     if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
     try {
-      result = await compiled.session.run(feeds);
+      // Only the outputs attribution reads: a model may have others (strings, sequences) it cannot hold.
+      const t = compiled.transformed;
+      result = await compiled.session.run(feeds, [t.output, ...t.gradients, ...t.captured]);
     } catch (e) {
       // A session released by dispose() during the call fails in ONNX Runtime's words: say what happened.
       if (this.disposed) throw new BackendError('This ONNX model has been disposed during the call.', { cause: e });
@@ -284,7 +344,7 @@ export class OnnxModel implements Model<OnnxTensor> {
       }
       if (!this.warnedFiniteDifference) {
         this.warnedFiniteDifference = true;
-        console.warn('@attribution/onnx: finite-difference gradients cost two forward passes per input element; expect them to be slow.');
+        console.warn(`@attribution/onnx: ${finiteDifferenceCost(this, request, wrt)}; expect them to be slow.`);
       }
       return finiteDifferenceGradient(this, request, wrt, this.options.finiteDifferenceStep ?? 1e-3);
     }
@@ -294,7 +354,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
     const capture = (request.capture ?? []).map((r) => this.tensorName(r));
     const of = request.of ? this.tensorName(request.of) : undefined;
-    const compiled = await this.compiled(wrt, replace, capture, request.rule, of);
+    const compiled = await this.compiled(wrt, replace, capture, request.rule, of, this.shapesOf(request), this.scalarValues(request));
     const out = await this.run(this.feeds(request, compiled, request.outputWeights), compiled);
     const t = compiled.transformed;
     const captured = t.captured.map((n) => out[n] as HostTensor);

@@ -10,6 +10,14 @@ export function reducedAxes(c: GradContext, axesFromInput: boolean): number[] {
   return axes.map((a) => normAxis(a, rank)).sort((a, b) => a - b);
 }
 
+/**
+ * A reduction's output (or its gradient) with the reduced axes kept as size-1 dimensions (unsqueezed when
+ * the node has `keepdims` 0), so that it broadcasts against the input.
+ */
+export function keepReduced(c: GradContext, t: string, axes: readonly number[]): string {
+  return c.attrInt('keepdims', 1) === 1 ? t : c.e.unsqueeze(t, axes);
+}
+
 /** Broadcasts the gradient of a reduction back over the reduced axes of `x`. */
 export function expandOverAxes(c: GradContext, dy: string, axes: readonly number[]): string {
   const keep = c.attrInt('keepdims', 1) === 1;

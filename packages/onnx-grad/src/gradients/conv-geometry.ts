@@ -14,8 +14,33 @@ export interface ConvGeometry {
 /** The largest kernel extent, stride, dilation or pad (and kernel size) accepted from a model file. */
 const MAX_WINDOW = 1 << 20;
 
-/** Reads kernel, strides, dilations and pads, resolving `auto_pad` (SAME_* needs static spatial sizes). */
-export function convGeometry(c: GradContext, kernel: number[]): ConvGeometry {
+/**
+ * The output length of a pooling window sliding over `size` positions as ONNX Runtime computes it: with
+ * ceil_mode the last window must start inside the input or the leading padding (else it is dropped).
+ */
+export function poolOutputSize(size: number, kernel: number, stride: number, dilation: number, head: number, tail: number, ceil: boolean): number {
+  const numerator = size + head + tail - dilation * (kernel - 1) - 1;
+  if (!ceil) return Math.trunc(numerator / stride) + 1;
+  let out = Math.ceil(Math.fround(numerator) / stride) + 1;
+  if ((out - 1) * stride >= size + head) out--;
+  return out;
+}
+
+/**
+ * The SAME_* pads of a pooling window as ONNX Runtime's pooling kernels compute them: from the undilated
+ * kernel (unlike its convolutions), clamped at zero.
+ */
+export function samePoolPads(size: number, kernel: number, stride: number, lower: boolean): [number, number] {
+  const needed = (Math.ceil(size / stride) - 1) * stride + kernel - size;
+  const head = lower ? Math.trunc((needed + 1) / 2) : Math.trunc(needed / 2);
+  return [Math.max(0, head), Math.max(0, needed - head)];
+}
+
+/**
+ * Reads kernel, strides, dilations and pads, resolving `auto_pad` (SAME_* needs static spatial sizes;
+ * `pooling` resolves it as ONNX Runtime's pooling kernels do, see {@link samePoolPads}).
+ */
+export function convGeometry(c: GradContext, kernel: number[], pooling = false): ConvGeometry {
   const n = kernel.length;
   const strides = c.attrInts('strides') ?? new Array<number>(n).fill(1);
   const dilations = c.attrInts('dilations') ?? new Array<number>(n).fill(1);
@@ -38,6 +63,10 @@ export function convGeometry(c: GradContext, kernel: number[]): ConvGeometry {
       const d = x?.[i + 2];
       if (typeof d !== 'number') c.unsupported(`auto_pad ${autoPad} with a spatial size unknown before run time`);
       const s = strides[i] as number;
+      if (pooling) {
+        [pads[i], pads[i + n]] = samePoolPads(d, kernel[i] as number, s, autoPad === 'SAME_LOWER');
+        continue;
+      }
       const out = Math.ceil(d / s);
       const total = Math.max(0, (out - 1) * s + ((dilations[i] as number) * ((kernel[i] as number) - 1) + 1) - d);
       const small = Math.floor(total / 2);
@@ -68,7 +97,7 @@ export function outputPadding(c: GradContext, x: string, y: string, g: ConvGeome
   return extra;
 }
 
-/** Pads the trailing spatial positions of `t` with zeros up to the spatial size of `x` (run time). */
+/** Pads (or, by negative pads, cuts) the trailing spatial positions of `t` to the spatial size of `x` (run time). */
 export function padToSize(c: GradContext, t: string, x: string): string {
   const { e } = c;
   const rank = c.rank(x);
@@ -78,17 +107,68 @@ export function padToSize(c: GradContext, t: string, x: string): string {
   return e.op('Pad', [t, pads]);
 }
 
-/** A transposed convolution that undoes the geometry `g`, sized like `x`. */
+/**
+ * A transposed convolution that undoes the geometry `g`, sized like `x`. Windows that run past the end of
+ * the padded input (pooling with ceil_mode) make it longer than `x`: the excess is cropped as end padding.
+ * When the sizes are unknown, nothing is cropped at the end and the result is padded or cut to the size
+ * of `x` at run time (the last window need not reach into the end padding).
+ */
 export function transposedConv(c: GradContext, dy: string, weight: string, x: string, y: string, g: ConvGeometry, group: number): string {
-  const extra = outputPadding(c, x, y, g);
+  let extra = outputPadding(c, x, y, g);
+  if (!extra) {
+    const n = g.kernel.length;
+    const attrs = { strides: g.strides, pads: [...g.pads.slice(0, n), ...new Array<number>(n).fill(0)], dilations: g.dilations, group, kernel_shape: g.kernel };
+    return padToSize(c, c.e.op('ConvTranspose', [dy, weight], attrs), x);
+  }
+  let pads = g.pads;
+  if (extra && extra.some((v) => v < 0)) {
+    const n = g.kernel.length;
+    const cropped = [...g.pads];
+    extra = extra.map((v, i) => {
+      if (v >= 0) return v;
+      cropped[i + n] = (cropped[i + n] as number) - v;
+      return 0;
+    });
+    pads = cropped;
+  }
   const attrs = {
     strides: g.strides,
-    pads: g.pads,
+    pads,
     dilations: g.dilations,
     group,
     kernel_shape: g.kernel,
     output_padding: extra && extra.some((v) => v !== 0) ? extra : undefined,
   };
-  const result = c.e.op('ConvTranspose', [dy, weight], attrs);
-  return extra ? result : padToSize(c, result, x);
+  return c.e.op('ConvTranspose', [dy, weight], attrs);
+}
+
+/**
+ * Pads and output length of a ConvTranspose along one axis, as ONNX Runtime computes them: from
+ * `output_shape` (total pad (in−1)·s + adj + extent − out, clamped at 0), from `auto_pad` SAME_* (the
+ * total that makes the output in·s) or the `pads` attribute. A total pad is split with the odd one at the
+ * start for SAME_UPPER, at the end otherwise. `size` undefined: unknown (then the head pad is known
+ * unless `output_shape` is given).
+ */
+export function convTransposeAxis(
+  size: number | undefined,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  adj: number,
+  autoPad: string,
+  pads: readonly [number, number],
+  outputShape?: number,
+): { head?: number; tail?: number; out?: number } {
+  const extent = dilation * (kernel - 1) + 1;
+  const split = (total: number): [number, number] => {
+    const head = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    return [head, total - head];
+  };
+  if (outputShape !== undefined) {
+    if (size === undefined) return { out: outputShape };
+    const [head, tail] = split(Math.max(0, (size - 1) * stride + adj + extent - outputShape));
+    return { head, tail, out: outputShape };
+  }
+  const [head, tail] = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' ? split(Math.max(0, adj + extent - stride)) : pads;
+  return { head, tail, out: size === undefined ? undefined : (size - 1) * stride + adj + extent - head - tail };
 }

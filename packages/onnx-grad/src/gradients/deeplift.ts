@@ -56,7 +56,7 @@ export function rescaledMaxPool(base: GradientRule): GradientRule {
       const [yIn, yRef] = e.halves(y);
       const top = e.op('Max', [yIn, yRef]);
       const deltaOut = e.op('Concat', [e.sub(top, yRef), e.sub(yIn, top)], { axis: 0 });
-      const routed = routeToArgmax(c, e.mul(c.dy() as string, deltaOut), convGeometry(c, c.attrInts('kernel_shape') ?? []));
+      const routed = routeToArgmax(c, e.mul(c.dy() as string, deltaOut), convGeometry(c, c.attrInts('kernel_shape') ?? [], true));
       const [a, b] = e.halves(routed);
       const both = e.add(a, b);
       const numerator = e.op('Concat', [both, both], { axis: 0 });

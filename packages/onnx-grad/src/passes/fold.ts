@@ -469,7 +469,7 @@ export function foldConstants(graph: Graph): boolean {
       value: (v.type === DataType.INT64 || v.type === DataType.INT32) && v.data.length <= 64 ? Array.from(v.data) : undefined,
     }));
   };
-  const fold = (node: NodeProto): ValueMeta[] | undefined => {
+  const fold = (node: NodeProto, inferred: readonly ValueMeta[]): ValueMeta[] | undefined => {
     if (node.domain && node.domain !== 'ai.onnx') return undefined;
     if (node.output.length !== 1 || !node.output[0] || subgraphs(node).length > 0) return undefined;
     if (node.opType === 'Constant') return foldConstantNode(graph, node, folded);
@@ -482,17 +482,23 @@ export function foldConstants(graph: Graph): boolean {
       return record(node, [{ type: DataType.INT64, dims: [dims.length], data: dims }]);
     }
     const evaluate = evaluators[node.opType];
-    if (!evaluate) return undefined;
     const inputs = node.input.map((name) => (name ? constantValue(name) : undefined));
-    if (node.input.some((name, i) => name && !inputs[i])) return undefined;
-    if (!inputs[0]) return undefined;
-    try {
-      const out = evaluate(node, inputs, opset);
-      if (out.some((v) => !FOLDABLE.has(v.type) || v.data.length !== count(v.dims))) return undefined;
-      return record(node, out);
-    } catch {
-      return undefined;
+    if (evaluate && inputs[0] && !node.input.some((name, i) => name && !inputs[i])) {
+      try {
+        const out = evaluate(node, inputs, opset);
+        if (out.every((v) => FOLDABLE.has(v.type) && v.data.length === count(v.dims))) return record(node, out);
+      } catch {
+        // Left to the runtime.
+      }
     }
+    // Shape arithmetic inference already resolved (Gather of a static dimension of a symbolic shape).
+    const meta = inferred[0];
+    const known = (d: Dim | undefined): d is number => typeof d === 'number';
+    if (meta?.value && meta.shape && meta.shape.length <= 1 && meta.shape.every(known) && meta.value.every(known) && (meta.elemType === DataType.INT64 || meta.elemType === DataType.INT32)) {
+      if (meta.value.length !== count(meta.shape as number[])) return undefined;
+      return record(node, [{ type: meta.elemType, dims: meta.shape as number[], data: meta.value as number[] }]);
+    }
+    return undefined;
   };
   inferShapes(graph, fold);
   if (folded.size === 0) return false;

@@ -1,6 +1,6 @@
 import { ArgumentError } from '@attribution/tensor';
 import type { Graph } from '../graph.js';
-import { toNumber, type ValueInfoProto } from '../proto.js';
+import { DataType, isFloatType, makeTensor, toNumber, type ValueInfoProto } from '../proto.js';
 
 /**
  * Gives graph inputs concrete shapes (the shapes the model will be run with), so shape inference knows
@@ -30,4 +30,39 @@ export function specialiseInputs(graph: Graph, shapes: Readonly<Record<string, r
     }
     tt.shape = { dim: shape.map((d) => ({ dimValue: d })) };
   }
+}
+
+/**
+ * Whether the graph computes with its own shapes at run time (`Shape` or `Size` of a tensor whose shape is
+ * not static): such graphs get gradient models specialised to the input shapes, where that arithmetic
+ * folds to constants. Expects inferred shapes.
+ */
+export function hasShapeArithmetic(graph: Graph): boolean {
+  return graph.graph.node.some((n) => {
+    if ((n.opType !== 'Shape' && n.opType !== 'Size') || (n.domain && n.domain !== 'ai.onnx')) return false;
+    const shape = graph.info(n.input[0] ?? '').shape;
+    return !shape || shape.some((d) => typeof d !== 'number');
+  });
+}
+
+/**
+ * Turns small integer or boolean inputs (a sample rate, a mode flag) into constants of the given values, so
+ * that control flow on them (`If`) folds and gradients pass through the branch taken. The model built is
+ * then valid for these values only.
+ */
+export function specialiseValues(graph: Graph, values: Readonly<Record<string, readonly number[]>>): void {
+  const inputs = new Map<string, ValueInfoProto>(graph.inputs.map((vi) => [vi.name, vi]));
+  for (const [name, data] of Object.entries(values)) {
+    const vi = inputs.get(name);
+    const type = vi?.type?.tensorType?.elemType ?? undefined;
+    if (!vi || type === undefined || isFloatType(type) || type === DataType.STRING) {
+      throw new ArgumentError('inputValues', 'values of integer or boolean model inputs', `values for '${name}'`);
+    }
+    const declared = vi.type?.tensorType?.shape?.dim;
+    const dims = declared && declared.length > 0 ? declared.map(() => 1) : [];
+    if (data.length !== 1) throw new ArgumentError('inputValues', 'one value per specialised input', `${data.length} values for '${name}'`);
+    graph.graph.input = graph.graph.input.filter((i) => i !== vi);
+    graph.graph.initializer.push(makeTensor(name, type, dims, data));
+  }
+  graph.refresh();
 }

@@ -1,0 +1,311 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Graph, UnsupportedOperatorError, foldConstants, inferShapes, transformModel, unsupportedOperators } from '../src/index.js';
+import { DataType, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, tensorValues, type GraphProto, type NodeProto, type TensorProto } from '../src/proto.js';
+import { checkGradient, floats, ints, node, type TestModel } from './op-model.js';
+
+// The graph passes the builder runs before differentiating: topological order, subgraph-aware pruning,
+// constant folding of shape arithmetic, If inlining, straight-through quantization, and one refusal that
+// names every unsupported operator.
+
+function modelBytes(nodes: NodeProto[], inputs: ReturnType<typeof makeValueInfo>[], outputs: string[], initializers: TensorProto[] = [], opset = 13): Uint8Array {
+  const m = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: opset }],
+    graph: { name: 'g', node: nodes, initializer: initializers, input: inputs, output: outputs.map((o) => makeValueInfo(o, DataType.FLOAT)) },
+  });
+  return encodeModel(m as never);
+}
+
+const branch = (name: string, nodes: NodeProto[], output: string): GraphProto =>
+  onnx.GraphProto.create({ name, node: nodes, output: [makeValueInfo(output, DataType.FLOAT)] }) as unknown as GraphProto;
+
+const ifNode = (cond: string, then: GraphProto, otherwise: GraphProto, out: string): NodeProto => {
+  const n = makeNode('If', [cond], [out]);
+  n.attribute.push(
+    onnx.AttributeProto.create({ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: then as never }) as never,
+    onnx.AttributeProto.create({ name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: otherwise as never }) as never,
+  );
+  return n;
+};
+
+async function run(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    return (await session.run(feeds)) as Record<string, ort.Tensor>;
+  } finally {
+    await session.release();
+  }
+}
+
+describe('nodes out of topological order', () => {
+  const reversed: TestModel = {
+    nodes: [node('Mul', ['t', 'x'], ['y']), node('Add', ['s', 'x'], ['t']), node('Tanh', ['x'], ['s'])],
+    inputs: [{ name: 'x', shape: [2, 3] }],
+    output: 'y',
+  };
+  for (const seed of [1, 2]) {
+    it(`gradients are right #${seed}`, async () => {
+      const result = await checkGradient(reversed, seed);
+      expect(result.worst, result.where).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('every rewritten model (forward, capture, replace, gradient) loads in ONNX Runtime', async () => {
+    const bytes = modelBytes(
+      [makeNode('Mul', ['t', 'x'], ['y']), makeNode('Add', ['s', 'x'], ['t']), makeNode('Tanh', ['x'], ['s'])],
+      [makeValueInfo('x', DataType.FLOAT, ['N', 3])],
+      ['y'],
+    );
+    for (const options of [{}, { capture: ['s'] }, { replace: ['t'] }, { wrt: ['x'] }, { wrt: ['s'], capture: ['t'] }]) {
+      const built = transformModel(bytes, options);
+      const session = await ort.InferenceSession.create(built.bytes);
+      await session.release();
+    }
+    const built = transformModel(bytes, { wrt: ['x'] });
+    expect(built.inputs.map((i) => i.name)).toEqual(['x', '__attribution/w']);
+  });
+});
+
+describe('subgraphs read names from the outer scope', () => {
+  // y = If(c, then: x + w, else: x · w): the branches read the graph input x and the initializer w.
+  const make = (cond: 'input' | 'constant'): Uint8Array =>
+    modelBytes(
+      [
+        makeNode('Relu', ['x'], ['r']),
+        ifNode('c', branch('then', [makeNode('Add', ['x', 'w'], ['a'])], 'a'), branch('else', [makeNode('Mul', ['x', 'w'], ['m'])], 'm'), 'b'),
+        makeNode('Add', ['b', 'r'], ['y']),
+      ],
+      [makeValueInfo('x', DataType.FLOAT, [2, 2]), ...(cond === 'input' ? [makeValueInfo('c', DataType.BOOL, [])] : [])],
+      ['y'],
+      [makeTensor('w', DataType.FLOAT, [2, 2], [1, 2, 3, 4]), ...(cond === 'constant' ? [makeTensor('c', DataType.BOOL, [], [0])] : [])],
+    );
+  const x = new ort.Tensor('float32', Float32Array.from([0.5, -1, 2, -3]), [2, 2]);
+
+  it('pruning keeps the graph input and the initializer a branch reads', async () => {
+    const built = transformModel(make('input'), { capture: ['r'] });
+    expect(built.inputs.map((i) => i.name)).toEqual(['x', 'c']);
+    const out = await run(built.bytes, { x, c: new ort.Tensor('bool', Uint8Array.from([1]), []) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([2, 1, 7, 1]);
+  });
+
+  it('an If on a run-time condition is named in the refusal of gradients', () => {
+    expect(() => transformModel(make('input'), { wrt: ['x'] })).toThrow(/No gradient rule for ONNX operator If \(1 node/);
+  });
+
+  it('an If whose condition is a constant is inlined, and gradients flow through the branch taken', async () => {
+    const built = transformModel(make('constant'), { wrt: ['x'] });
+    const out = await run(built.bytes, { x, [built.weights as string]: new ort.Tensor('float32', Float32Array.from([1, 1, 1, 1]), [2, 2]) });
+    // else branch: d(x·w + relu(x))/dx = w + 1{x > 0}
+    expect(Array.from(out[built.gradients[0] as string]!.data as Float32Array)).toEqual([2, 2, 4, 4]);
+  });
+});
+
+describe('shape arithmetic folds to constants', () => {
+  // ShuffleNet's channel split as torch exports chunk(2, dim=1) with a dynamic batch:
+  // Shape → Gather(1) → Add(1) → Div(2) → Mul(1) → Slice bounds.
+  const chunk = (declared: (number | string)[], specialise: boolean): TestModel => ({
+    nodes: [
+      node('Shape', ['x'], ['s']),
+      node('Gather', ['s', 'one'], ['c'], { axis: 0 }),
+      node('Add', ['c', 'one'], ['c1']),
+      node('Div', ['c1', 'two'], ['half']),
+      node('Mul', ['half', 'one'], ['h']),
+      node('Unsqueeze', ['h', 'zero1'], ['h1']),
+      node('Slice', ['x', 'zero1', 'h1', 'one1'], ['a']),
+      node('Slice', ['x', 'h1', 'big', 'one1'], ['b']),
+      node('Tanh', ['b'], ['tb']),
+      node('Mul', ['a', 'tb'], ['y']),
+    ],
+    inputs: [{ name: 'x', shape: [2, 4, 3], declared }],
+    initializers: [ints('one', [1], []), ints('two', [2], []), ints('zero1', [0]), ints('one1', [1]), ints('big', [Number.MAX_SAFE_INTEGER])],
+    output: 'y',
+    specialise,
+  });
+  it('channel split with a symbolic batch (no specialisation needed)', async () => {
+    const result = await checkGradient(chunk(['N', 4, 3], false), 1);
+    expect(result.worst, result.where).toBeLessThanOrEqual(1);
+  });
+
+  // Attention's head split: Reshape(x, [N·heads, T, d/heads]) with N read from Shape(x) at run time.
+  const heads: TestModel = {
+    nodes: [
+      node('Shape', ['x'], ['s']),
+      node('Gather', ['s', 'zero'], ['n'], { axis: 0 }),
+      node('Mul', ['n', 'two'], ['nh']),
+      node('Unsqueeze', ['nh', 'zero1'], ['nh1']),
+      node('Concat', ['nh1', 'rest'], ['target'], { axis: 0 }),
+      node('Reshape', ['x', 'target'], ['r']),
+      node('Softmax', ['r'], ['p'], { axis: -1 }),
+      node('Slice', ['p', 'zero1', 'nh1', 'zero1'], ['q']),
+      node('Mul', ['q', 'r'], ['y']),
+    ],
+    inputs: [{ name: 'x', shape: [3, 2, 4], declared: ['N', 'T', 4] }],
+    initializers: [ints('zero', [0], []), ints('two', [2], []), ints('zero1', [0]), ints('rest', [-1, 2])],
+    output: 'y',
+    specialise: true,
+  };
+  for (const seed of [1, 2]) {
+    it(`head split computed from the batch size, specialised to the input shapes #${seed}`, async () => {
+      const result = await checkGradient(heads, seed);
+      expect(result.worst, result.where).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('folds Shape, Gather, arithmetic, Range, ConstantOfShape, Trilu and Where into initializers', () => {
+    const bytes = modelBytes(
+      [
+        makeNode('Shape', ['x'], ['s']),
+        makeNode('Gather', ['s', 'one'], ['t'], { axis: 0 }),
+        makeNode('Range', ['zero', 't', 'one'], ['pos']),
+        makeNode('Unsqueeze', ['t', 'ax0'], ['t1']),
+        makeNode('Concat', ['t1', 't1'], ['tt'], { axis: 0 }),
+        makeNode('ConstantOfShape', ['tt'], ['ones'], { value: { t: makeTensor('', DataType.FLOAT, [1], [1]) } }),
+        makeNode('Trilu', ['ones'], ['lower'], { upper: 0 }),
+        makeNode('Equal', ['lower', 'zerof'], ['masked']),
+        makeNode('Where', ['masked', 'neginf', 'zerof'], ['bias']),
+        makeNode('Div', ['minus7', 'two'], ['q']),
+        makeNode('Mod', ['minus7', 'two'], ['m']),
+        makeNode('Slice', ['s', 'one1', 'int64max'], ['tail']),
+        makeNode('Add', ['x', 'bias'], ['y']),
+      ],
+      [makeValueInfo('x', DataType.FLOAT, [2, 3, 3])],
+      ['y', 'pos', 'q', 'm', 'tail'],
+      [
+        makeTensor('one', DataType.INT64, [], [1]),
+        makeTensor('zero', DataType.INT64, [], [0]),
+        makeTensor('ax0', DataType.INT64, [1], [0]),
+        makeTensor('one1', DataType.INT64, [1], [1]),
+        makeTensor('int64max', DataType.INT64, [1], [2 ** 63]), // INT64_MAX as a double (saturated when encoded)
+        makeTensor('two', DataType.INT64, [], [2]),
+        makeTensor('minus7', DataType.INT64, [], [-7]),
+        makeTensor('zerof', DataType.FLOAT, [], [0]),
+        makeTensor('neginf', DataType.FLOAT, [], [-Infinity]),
+      ],
+    );
+    const graph = new Graph(bytes);
+    inferShapes(graph);
+    expect(foldConstants(graph)).toBe(true);
+    expect(graph.graph.node.map((n) => n.opType)).toEqual(['Add']);
+    const value = (name: string): number[] => tensorValues(graph.initializers.get(name) as TensorProto);
+    expect(value('pos')).toEqual([0, 1, 2]);
+    expect(value('bias')).toEqual([0, -Infinity, -Infinity, 0, 0, -Infinity, 0, 0, 0]);
+    expect(value('q')).toEqual([-3]); // integer Div truncates toward zero
+    expect(value('m')).toEqual([1]); // integer Mod takes the divisor's sign
+    expect(value('tail')).toEqual([3, 3]);
+    expect(graph.info('y').shape).toEqual([2, 3, 3]);
+  });
+
+  it('leaves non-constant and oversized values to the runtime', () => {
+    const bytes = modelBytes(
+      [makeNode('Shape', ['x'], ['s']), makeNode('ConstantOfShape', ['big'], ['z']), makeNode('Add', ['x', 'x'], ['y'])],
+      [makeValueInfo('x', DataType.FLOAT, ['N', 3])],
+      ['y', 's', 'z'],
+      [makeTensor('big', DataType.INT64, [2], [4096, 4096])],
+    );
+    const graph = new Graph(bytes);
+    inferShapes(graph);
+    expect(foldConstants(graph)).toBe(false);
+    expect(graph.graph.node.map((n) => n.opType)).toEqual(['Shape', 'ConstantOfShape', 'Add']);
+  });
+});
+
+describe('quantized models', () => {
+  it('QuantizeLinear → DequantizeLinear passes the gradient straight through (per-tensor and per-axis scales)', async () => {
+    for (const perAxis of [false, true]) {
+      const scale = perAxis ? makeTensor('s', DataType.FLOAT, [3], [0.01, 0.02, 0.05]) : makeTensor('s', DataType.FLOAT, [], [0.02]);
+      const zp = perAxis ? makeTensor('z', DataType.INT8, [3], [0, 1, -2]) : makeTensor('z', DataType.INT8, [], [3]);
+      const bytes = modelBytes(
+        [makeNode('QuantizeLinear', ['x', 's', 'z'], ['q'], { axis: 1 }), makeNode('DequantizeLinear', ['q', 's', 'z'], ['d'], { axis: 1 }), makeNode('Mul', ['d', 'd'], ['y'])],
+        [makeValueInfo('x', DataType.FLOAT, [2, 3])],
+        ['y'],
+        [scale, zp],
+      );
+      const built = transformModel(bytes, { wrt: ['x'] });
+      const xs = [0.5, -0.3, 1.1, 0.2, 0.7, -0.9];
+      const out = await run(built.bytes, {
+        x: new ort.Tensor('float32', Float32Array.from(xs), [2, 3]),
+        [built.weights as string]: new ort.Tensor('float32', Float32Array.from([1, 1, 1, 1, 1, 1]), [2, 3]),
+      });
+      const d = await run(transformModel(bytes, { capture: ['d'] }).bytes, { x: new ort.Tensor('float32', Float32Array.from(xs), [2, 3]) });
+      const dq = (Object.values(d).find((t) => t.dims.length === 2 && t !== d.y) as ort.Tensor).data as Float32Array;
+      const grad = out[built.gradients[0] as string]!.data as Float32Array;
+      // d(dq(q(x))²)/dx ≈ 2·dq(q(x)) under the straight-through estimate.
+      grad.forEach((g, i) => expect(g).toBeCloseTo(2 * (dq[i] as number), 5));
+    }
+  });
+
+  it('other quantized operators are named in the refusal', () => {
+    const bytes = modelBytes(
+      [
+        makeNode('DynamicQuantizeLinear', ['x'], ['q', 'qs', 'qz']),
+        makeNode('MatMulInteger', ['q', 'w', 'qz', 'wz'], ['acc']),
+        makeNode('Cast', ['acc'], ['accf'], { to: DataType.FLOAT }),
+        makeNode('Mul', ['accf', 'qs'], ['y']),
+      ],
+      [makeValueInfo('x', DataType.FLOAT, [2, 3])],
+      ['y'],
+      [makeTensor('w', DataType.UINT8, [3, 2], [1, 2, 3, 4, 5, 6]), makeTensor('wz', DataType.UINT8, [], [0])],
+    );
+    expect(() => transformModel(bytes, { wrt: ['x'] })).toThrow(/DynamicQuantizeLinear/);
+  });
+});
+
+describe('one refusal names every unsupported operator', () => {
+  const bytes = modelBytes(
+    [
+      makeNode('LRN', ['x'], ['a'], { size: 3 }),
+      makeNode('Relu', ['a'], ['b']),
+      makeNode('LpPool', ['b'], ['c'], { kernel_shape: [2, 2] }),
+      makeNode('LRN', ['c'], ['y'], { size: 3 }),
+    ],
+    [makeValueInfo('x', DataType.FLOAT, [1, 2, 4, 4])],
+    ['y'],
+  );
+
+  it('lists op type, count and first node of each, and what to do', () => {
+    let error: unknown;
+    try {
+      transformModel(bytes, { wrt: ['x'] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnsupportedOperatorError);
+    const e = error as UnsupportedOperatorError;
+    expect(e.operators.map((o) => [o.opType, o.count])).toEqual([
+      ['LRN', 2],
+      ['LpPool', 1],
+    ]);
+    expect(e.message).toMatch(/No gradient rule for 2 ONNX operators: LRN \(2 nodes, first 'a'\); LpPool \(1 node, first 'c'\)/);
+    expect(e.message).toMatch(/finite-difference/);
+    expect(e.message).toMatch(/64 forward evaluations per example/);
+    expect(unsupportedOperators(bytes)).toEqual(e.operators);
+  });
+
+  it('operators before the differentiated tensor do not count', () => {
+    expect(() => transformModel(bytes, { wrt: ['c'] })).toThrow(/No gradient rule for ONNX operator LRN \(1 node, first 'y'\)/);
+  });
+});
+
+describe('non-differentiable integer paths are cut, not refused', () => {
+  it('ArgMax, NonZero, comparisons and the type input of CastLike', async () => {
+    const m: TestModel = {
+      nodes: [
+        node('ArgMax', ['x'], ['am'], { axis: 1, keepdims: 0 }),
+        node('Gather', ['x', 'am'], ['g'], { axis: 1 }),
+        node('Greater', ['x', 'zero'], ['pos']),
+        node('NonZero', ['pos'], ['nz']),
+        node('Shape', ['nz'], ['nzs']),
+        node('CastLike', ['nzs', 'x'], ['nzf']),
+        node('ReduceSum', ['nzf'], ['cnt'], { keepdims: 0 }),
+        node('Mul', ['g', 'cnt'], ['y']),
+      ],
+      inputs: [{ name: 'x', shape: [3, 4], draw: 'awayFromZero' }],
+      initializers: [floats('zero', [], [0])],
+      output: 'y',
+      opset: 15,
+    };
+    const result = await checkGradient(m, 1);
+    expect(result.worst, result.where).toBeLessThanOrEqual(1);
+  });
+});
