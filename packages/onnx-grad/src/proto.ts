@@ -245,33 +245,86 @@ export function tensorValues(t: TensorProto): number[] {
     if (bytes.byteLength % width !== 0) {
       throw new InvalidModelError(`Tensor '${t.name}' has ${bytes.byteLength} bytes of raw data, not a whole number of ${typeName(type)} values.`);
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = bytes.byteLength / width;
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      switch (type) {
-        case DataType.FLOAT: out[i] = view.getFloat32(i * 4, true); break;
-        case DataType.DOUBLE: out[i] = view.getFloat64(i * 8, true); break;
-        case DataType.INT64: out[i] = Number(view.getBigInt64(i * 8, true)); break;
-        case DataType.UINT64: out[i] = Number(view.getBigUint64(i * 8, true)); break;
-        case DataType.INT32: out[i] = view.getInt32(i * 4, true); break;
-        case DataType.UINT32: out[i] = view.getUint32(i * 4, true); break;
-        case DataType.INT16: out[i] = view.getInt16(i * 2, true); break;
-        case DataType.UINT16: out[i] = view.getUint16(i * 2, true); break;
-        case DataType.INT8: out[i] = view.getInt8(i); break;
-        case DataType.UINT8:
-        case DataType.BOOL: out[i] = view.getUint8(i); break;
-        default: throw new BackendError(`Cannot read the values of tensor '${t.name}' of type ${typeName(type)} (raw data of this type is not supported here).`);
+    // An aligned copy read through a typed array (little-endian, as every platform ONNX Runtime runs on).
+    const copy = bytes.slice().buffer;
+    let out: number[];
+    switch (type) {
+      case DataType.FLOAT: out = Array.from(new Float32Array(copy)); break;
+      case DataType.DOUBLE: out = Array.from(new Float64Array(copy)); break;
+      case DataType.INT64: out = Array.from(new BigInt64Array(copy), Number); break;
+      case DataType.UINT64: out = Array.from(new BigUint64Array(copy), Number); break;
+      case DataType.INT32: out = Array.from(new Int32Array(copy)); break;
+      case DataType.UINT32: out = Array.from(new Uint32Array(copy)); break;
+      case DataType.INT16: out = Array.from(new Int16Array(copy)); break;
+      case DataType.UINT16: out = Array.from(new Uint16Array(copy)); break;
+      case DataType.INT8: out = Array.from(new Int8Array(copy)); break;
+      case DataType.UINT8:
+      case DataType.BOOL: out = Array.from(new Uint8Array(copy)); break;
+      case DataType.FLOAT16: {
+        const table = halfTable();
+        const bits = new Uint16Array(copy);
+        out = new Array<number>(n);
+        for (let i = 0; i < n; i++) out[i] = table[bits[i] as number] as number;
+        break;
       }
+      default: throw new BackendError(`Cannot read the values of tensor '${t.name}' of type ${typeName(type)} (raw data of this type is not supported here).`);
     }
     return out;
   }
   if (t.floatData.length) return [...t.floatData];
   if (t.doubleData.length) return [...t.doubleData];
   if (t.int64Data.length) return t.int64Data.map(toNumber);
-  if (t.int32Data.length) return [...t.int32Data];
+  if (t.int32Data.length) return type === DataType.FLOAT16 ? t.int32Data.map(fromFloat16) : [...t.int32Data];
   if (t.uint64Data.length) return t.uint64Data.map(toNumber);
   return [];
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The IEEE half-precision bits nearest to `v` (rounding to even; overflow to infinity). */
+export function toFloat16(v: number): number {
+  f32[0] = v;
+  const x = u32[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = (mant | 0x800000) >>> (1 - e);
+    const rest = (mant | 0x800000) & ((1 << (1 - e)) - 1);
+    const half = 1 << -e;
+    const round = rest > half || (rest === half && (m & 0x2000) !== 0) ? 1 : 0;
+    return sign | ((m >>> 13) + round);
+  }
+  const base = sign | (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  return rest > 0x1000 || (rest === 0x1000 && (base & 1) === 1) ? base + 1 : base;
+}
+
+let halves: Float32Array | undefined;
+
+/** The value of every half-precision bit pattern (decoding by lookup). */
+function halfTable(): Float32Array {
+  if (!halves) {
+    halves = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halves[h] = fromFloat16(h);
+  }
+  return halves;
+}
+
+/** The value of IEEE half-precision bits. */
+export function fromFloat16(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -295,6 +348,11 @@ export function encodeValues(values: ArrayLike<number>, type: number): Uint8Arra
     case DataType.UINT32: return new Uint8Array(Uint32Array.from(values).buffer);
     case DataType.UINT64: return new Uint8Array(BigUint64Array.from(Array.from(values, (v) => BigInt(Math.max(0, Math.trunc(v))))).buffer);
     case DataType.INT8: return new Uint8Array(Int8Array.from(values).buffer);
+    case DataType.FLOAT16: {
+      const out = new Uint16Array(values.length);
+      for (let i = 0; i < out.length; i++) out[i] = toFloat16(values[i] as number);
+      return new Uint8Array(out.buffer);
+    }
     case DataType.BOOL:
     case DataType.UINT8: return Uint8Array.from(values);
     default: throw new BackendError(`Cannot encode constants of type ${typeName(type)}.`);

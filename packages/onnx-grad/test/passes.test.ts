@@ -309,3 +309,15 @@ describe('non-differentiable integer paths are cut, not refused', () => {
     expect(result.worst, result.where).toBeLessThanOrEqual(1);
   });
 });
+
+describe('float16 constants', () => {
+  it('encode and decode with round-to-nearest-even', async () => {
+    const { fromFloat16, toFloat16 } = await import('../src/proto.js');
+    const cases: [number, number][] = [
+      [0, 0], [1, 1], [-2.5, -2.5], [65504, 65504], [70000, Infinity], [1e-8, 0],
+      [0.1, 0.0999755859375], [1 / 3, 0.333251953125], [6e-8, 5.960464477539063e-8], [2049, 2048], [2051, 2052],
+    ];
+    for (const [v, want] of cases) expect(fromFloat16(toFloat16(v))).toBe(want);
+    expect(Number.isNaN(fromFloat16(toFloat16(NaN)))).toBe(true);
+  });
+});
