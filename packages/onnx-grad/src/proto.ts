@@ -247,7 +247,8 @@ export function tensorValues(t: TensorProto): number[] {
     }
     const n = bytes.byteLength / width;
     // An aligned copy read through a typed array (little-endian, as every platform ONNX Runtime runs on).
-    const copy = bytes.slice().buffer;
+    // (Node decodes bytes fields as Buffers, whose slice() is a view into a shared pool: copy explicitly.)
+    const copy = new Uint8Array(bytes).buffer;
     let out: number[];
     switch (type) {
       case DataType.FLOAT: out = Array.from(new Float32Array(copy)); break;

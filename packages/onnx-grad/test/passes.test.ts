@@ -321,3 +321,38 @@ describe('float16 constants', () => {
     expect(Number.isNaN(fromFloat16(toFloat16(NaN)))).toBe(true);
   });
 });
+
+describe('every opset from 11 to 21', () => {
+  // Ops whose signature changed across opsets (axes as attribute or input, Split's sizes and num_outputs,
+  // Softmax's axis semantics), chained, so that the backward nodes the emitter writes must be valid for the
+  // model's opset too.
+  const model = (opset: number): TestModel => {
+    const axesInput = (op: 'ReduceSum' | 'ReduceMean' | 'Squeeze' | 'Unsqueeze'): boolean => (op === 'ReduceSum' || op === 'Squeeze' || op === 'Unsqueeze' ? opset >= 13 : opset >= 18);
+    const withAxes = (op: 'ReduceSum' | 'ReduceMean' | 'Squeeze' | 'Unsqueeze', input: string, out: string, axes: string, values: number[], attrs: Record<string, number> = {}): NodeProto =>
+      axesInput(op) ? node(op, [input, axes], [out], attrs) : node(op, [input], [out], { ...attrs, axes: values });
+    const split = opset >= 18 ? node('Split', ['t'], ['s0', 's1'], { axis: 3, num_outputs: 2 }) : opset >= 13 ? node('Split', ['t', 'sizes'], ['s0', 's1'], { axis: 3 }) : node('Split', ['t'], ['s0', 's1'], { axis: 3, split: [2, 2] });
+    return {
+      nodes: [
+        node('MatMul', ['x', 'w'], ['h']),
+        node('Softmax', ['h'], ['p'], { axis: -1 }),
+        withAxes('Unsqueeze', 'p', 'u', 'ax1', [1]),
+        node('Transpose', ['u'], ['t'], { perm: [0, 2, 1, 3] }),
+        split,
+        node('Mul', ['s0', 's1'], ['m']),
+        withAxes('ReduceMean', 'm', 'r', 'ax3', [3], { keepdims: 1 }),
+        withAxes('Squeeze', 'r', 'q', 'ax3', [3]),
+        withAxes('ReduceSum', 'q', 'y', 'ax1', [1], { keepdims: 0 }),
+      ],
+      inputs: [{ name: 'x', shape: [2, 3, 5], declared: ['N', 3, 5] }],
+      initializers: [floats('w', [5, 4], Array.from({ length: 20 }, (_, i) => Math.sin(i + 1))), ints('ax1', [1]), ints('ax3', [3]), ints('sizes', [2, 2])],
+      output: 'y',
+      opset,
+    };
+  };
+  for (let opset = 11; opset <= 21; opset++) {
+    it(`opset ${opset}`, async () => {
+      const result = await checkGradient(model(opset), opset);
+      expect(result.worst, result.where).toBeLessThanOrEqual(1);
+    });
+  }
+});
