@@ -32,16 +32,29 @@ function rewrites(bytes: Uint8Array): [string, TransformOptions][] {
   const summary = inspectModel(bytes);
   const layers = summary.layers.map((l) => l.name);
   const middle = layers[Math.floor(layers.length / 2)];
-  const shapes = hasShapeArithmetic(graph)
-    ? Object.fromEntries(graph.inputs.map((vi) => [vi.name, (graph.info(vi.name).shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 2 : 3))]))
-    : undefined;
+  // A symbol names one size across the inputs (an RNN's batch is dim 0 of X and dim 1 of its initial state);
+  // DeepLift's doubled batch doubles the symbols found in dim 0.
+  const symbols = new Map<string, number>();
+  const batchSymbols = new Set(graph.inputs.map((vi) => graph.info(vi.name).shape?.[0]).filter((d): d is string => typeof d === 'string'));
+  const concrete = (double: boolean): Record<string, number[]> =>
+    Object.fromEntries(
+      graph.inputs.map((vi) => [
+        vi.name,
+        (graph.info(vi.name).shape ?? []).map((d, i) => {
+          if (typeof d === 'number') return d;
+          if (!symbols.has(d)) symbols.set(d, i === 0 ? 2 : 3);
+          return (symbols.get(d) as number) * (double && batchSymbols.has(d) ? 2 : 1);
+        }),
+      ]),
+    );
+  const shapes = hasShapeArithmetic(graph) ? concrete(false) : undefined;
   const wrt = summary.differentiated;
   const out: [string, TransformOptions][] = [['forward', {}]];
   if (middle) out.push(['capture and replace', { capture: [layers[0] as string, middle], replace: [middle] }]);
   if (wrt.length > 0) {
     out.push(['gradient', { wrt, inputShapes: shapes }]);
     if (middle && !wrt.includes(middle)) out.push(['gradient w.r.t. a layer', { wrt: [middle], inputShapes: shapes }]);
-    out.push(['deeplift', { wrt, rules: 'deeplift', inputShapes: shapes && Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, s.map((d, i) => (i === 0 ? 2 * d : d))])) }]);
+    out.push(['deeplift', { wrt, rules: 'deeplift', inputShapes: shapes && concrete(true) }]);
     out.push(['guided backprop', { wrt, rules: 'guided-backprop', inputShapes: shapes }]);
   }
   return out;

@@ -216,3 +216,5 @@ export function recordingModel<T>(model: Model<T>): { readonly model: Model<T>; 
     },
   };
 }
+
+export { FORWARD_ONLY_W, forwardOnlyGradient, forwardOnlyModel } from './forward-only.js';
