@@ -252,15 +252,19 @@ describe('quantized models', () => {
 });
 
 describe('one refusal names every unsupported operator', () => {
+  // Det and DFT are forward-only: x [N, 2, 2, 2] → Det → [N, 2] → Relu → DFT → [N, 2, 2] → Det → [N].
   const bytes = modelBytes(
     [
-      makeNode('LRN', ['x'], ['a'], { size: 3 }),
+      makeNode('Det', ['x'], ['a']),
       makeNode('Relu', ['a'], ['b']),
-      makeNode('LpPool', ['b'], ['c'], { kernel_shape: [2, 2] }),
-      makeNode('LRN', ['c'], ['y'], { size: 3 }),
+      makeNode('Unsqueeze', ['b', 'last'], ['u']),
+      makeNode('DFT', ['u'], ['c'], { axis: 1 }),
+      makeNode('Det', ['c'], ['y']),
     ],
-    [makeValueInfo('x', DataType.FLOAT, [1, 2, 4, 4])],
+    [makeValueInfo('x', DataType.FLOAT, [3, 2, 2, 2])],
     ['y'],
+    [makeTensor('last', DataType.INT64, [1], [2])],
+    17,
   );
 
   it('lists op type, count and first node of each, and what to do', () => {
@@ -273,17 +277,17 @@ describe('one refusal names every unsupported operator', () => {
     expect(error).toBeInstanceOf(UnsupportedOperatorError);
     const e = error as UnsupportedOperatorError;
     expect(e.operators.map((o) => [o.opType, o.count])).toEqual([
-      ['LRN', 2],
-      ['LpPool', 1],
+      ['Det', 2],
+      ['DFT', 1],
     ]);
-    expect(e.message).toMatch(/No gradient rule for 2 ONNX operators: LRN \(2 nodes, first 'a'\); LpPool \(1 node, first 'c'\)/);
+    expect(e.message).toMatch(/No gradient rule for 2 ONNX operators: Det \(2 nodes, first 'a'\); DFT \(1 node, first 'c'\)/);
     expect(e.message).toMatch(/finite-difference/);
-    expect(e.message).toMatch(/64 forward evaluations per example/);
+    expect(e.message).toMatch(/16 forward evaluations per example/);
     expect(unsupportedOperators(bytes)).toEqual(e.operators);
   });
 
   it('operators before the differentiated tensor do not count', () => {
-    expect(() => transformModel(bytes, { wrt: ['c'] })).toThrow(/No gradient rule for ONNX operator LRN \(1 node, first 'y'\)/);
+    expect(() => transformModel(bytes, { wrt: ['c'] })).toThrow(/No gradient rule for ONNX operator Det \(1 node, first 'y'\)/);
   });
 });
 
