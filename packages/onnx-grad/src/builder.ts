@@ -1,6 +1,6 @@
-import { ArgumentError, BackendError } from '@attribution/tensor';
+import { ArgumentError } from '@attribution/tensor';
 import { nodeContext } from './context.js';
-import { expandNodes, getDecomposition } from './decompose/index.js';
+import { expandNodes, getDecomposition, isExpansion } from './decompose/index.js';
 import { Emitter } from './emitter.js';
 import { UnsupportedOperatorError, type UnsupportedOperator } from './errors.js';
 import { getGradient, type GradientRule, type RuleSet } from './gradients/index.js';
@@ -10,6 +10,7 @@ import { inlineConstantIfs } from './passes/inline-if.js';
 import { prune } from './passes/prune.js';
 import { specialiseInputs, specialiseValues } from './passes/specialise.js';
 import { topoSort } from './passes/topo-sort.js';
+import { upgradeOpset } from './passes/upgrade.js';
 import { encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
 import { inferShapes } from './shapes.js';
 
@@ -75,21 +76,21 @@ export const WEIGHTS_INPUT = '__attribution/w';
  * and the captured tensors. Tensors listed in `replace` become inputs. Nodes the outputs do not need are
  * dropped. Only input gradients are built; weights are constants.
  *
- * The passes, in order: topological sort; concrete input shapes (`inputShapes`); shape inference;
- * replaced tensors become inputs; and, for gradients, constant folding with `If`s on constant conditions
- * inlined, then decompositions of operators without a rule (RNNs unrolled); the backward graph; pruning.
+ * The passes, in order: topological sort; concrete input shapes (`inputShapes`) and values
+ * (`inputValues`); shape inference; for gradients, models of opset 7–10 converted to opset 11; replaced
+ * tensors become inputs; and, for gradients, constant folding with `If`s on constant conditions inlined,
+ * then decompositions of operators without a rule (RNNs unrolled); the backward graph; pruning.
  */
 export function transformModel(source: Uint8Array | ModelProto, options: TransformOptions = {}): TransformedModel {
   const graph = new Graph(source);
   const wantsGradients = (options.wrt?.length ?? 0) > 0;
-  if (graph.opset < 11 && wantsGradients) {
-    throw new BackendError(`The model uses opset ${graph.opset}; gradient graphs need opset 11 or newer (re-export the model).`);
-  }
   topoSort(graph.graph);
   graph.refresh();
   if (options.inputShapes) specialiseInputs(graph, options.inputShapes, options.replace ?? []);
   if (options.inputValues && wantsGradients) specialiseValues(graph, options.inputValues);
   inferShapes(graph);
+  // Backward rules write opset 11 and newer: older models are converted first (gradients only).
+  if (wantsGradients && upgradeOpset(graph)) inferShapes(graph);
   const g = graph.graph;
   const known = (name: string): boolean => graph.meta.has(name) || graph.initializers.has(name);
   const outputs = g.output.map((o) => o.name);
@@ -214,7 +215,8 @@ function analyse(graph: Graph, output: string, wrt: readonly string[], rules: Ru
   const ruleOf = new Map<NodeProto, GradientRule | undefined>();
   const touching: NodeProto[] = [];
   for (const node of nodes) {
-    const rule = getGradient(node.opType, rules, node.domain);
+    // Nodes of an expansion (an unrolled LSTM's gates) take ordinary gradients in every rule set.
+    const rule = getGradient(node.opType, isExpansion(node) ? 'gradient' : rules, node.domain);
     ruleOf.set(node, rule);
     if (!nodeReads(node).some((i) => reached.has(i))) continue;
     if (rule) {

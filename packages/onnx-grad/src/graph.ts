@@ -32,7 +32,8 @@ export interface ValueMeta {
  */
 export class Graph {
   readonly model: ModelProto;
-  readonly opset: number;
+  /** The default-domain opset (raised by the upgrade pass, see `setOpset`). */
+  private version: number;
   readonly initializers = new Map<string, TensorProto>();
   readonly producers = new Map<string, NodeProto>();
   readonly meta = new Map<string, ValueMeta>();
@@ -52,7 +53,7 @@ export class Graph {
     }
     this.model = model;
     const op = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-    this.opset = op ? toNumber(op.version) : 1;
+    this.version = op ? toNumber(op.version) : 1;
     // The file is untrusted: constants whose dims disagree with their data would mislead every rule.
     for (const t of model.graph.initializer) checkTensorProto(t, 'Initializer');
     for (const n of model.graph.node) {
@@ -68,6 +69,18 @@ export class Graph {
     this.decoded.clear();
     for (const t of this.graph.initializer) this.initializers.set(t.name, t);
     for (const n of this.graph.node) for (const o of n.output) if (o) this.producers.set(o, n);
+  }
+
+  /** The default-domain opset. */
+  get opset(): number {
+    return this.version;
+  }
+
+  /** Declares a new default-domain opset (after a pass converted every node to it). */
+  setOpset(version: number): void {
+    this.version = version;
+    const imports = this.model.opsetImport.filter((o) => o.domain && o.domain !== 'ai.onnx');
+    this.model.opsetImport = [{ domain: '', version }, ...imports];
   }
 
   get graph(): GraphProto {

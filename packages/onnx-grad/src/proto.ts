@@ -379,7 +379,8 @@ function isNumberList(v: AttrValue): v is readonly number[] {
   return Array.isArray(v);
 }
 
-function makeAttribute(name: string, value: AttrValue): AttributeProto {
+/** An attribute proto (see {@link makeNode} for how values are typed). */
+export function makeAttribute(name: string, value: AttrValue): AttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   const make = (props: Record<string, unknown>): AttributeProto => onnx.AttributeProto.create({ name, ...props }) as unknown as AttributeProto;
   if (typeof value === 'number') return make({ type: T.INT, i: value });

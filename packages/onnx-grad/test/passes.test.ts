@@ -360,3 +360,94 @@ describe('every opset from 11 to 21', () => {
     });
   }
 });
+
+describe('models of opset 7 to 10 are converted to opset 11 for gradients', () => {
+  const cases: [string, number[], (opset: number) => TestModel][] = [
+    ['Clip-6 (attributes)', [7, 8, 9, 10], (opset) => ({ nodes: [node('Clip', ['x'], ['c'], { min: { f: -0.4 }, max: { f: 0.7 } }), node('Mul', ['c', 'x'], ['y'])], inputs: [{ name: 'x', shape: [2, 3], values: [-0.9, -0.2, 0.1, 0.5, 0.9, -0.6] }], output: 'y', opset })],
+    [
+      'Pad-2 (constant with a value, reflect, edge)',
+      [7, 10],
+      (opset) => ({
+        nodes: [
+          node('Pad', ['x'], ['a'], { pads: [0, 1, 0, 2], value: { f: 0.5 } }),
+          node('Pad', ['x'], ['b'], { pads: [0, 2, 0, 1], mode: 'reflect' }),
+          node('Pad', ['x'], ['c'], { pads: [0, 1, 0, 2], mode: 'edge' }),
+          node('Mul', ['a', 'b'], ['ab']),
+          node('Mul', ['ab', 'c'], ['y']),
+        ],
+        inputs: [{ name: 'x', shape: [2, 4] }],
+        output: 'y',
+        opset,
+      }),
+    ],
+    ['Slice-1 (attributes)', [7, 9], (opset) => ({ nodes: [node('Slice', ['x'], ['s'], { starts: [1, 0], ends: [3, -1], axes: [0, 1] }), node('Tanh', ['s'], ['y'])], inputs: [{ name: 'x', shape: [4, 5] }], output: 'y', opset })],
+    ['TopK-1 (k attribute)', [7, 9], (opset) => ({ nodes: [node('TopK', ['x'], ['v', 'i'], { k: 2, axis: 1 }), node('Tanh', ['v'], ['y'])], inputs: [{ name: 'x', shape: [2, 5], values: [0.1, 0.9, -0.3, 0.5, 0.7, 1.2, -1, 0.2, 0.6, -0.4] }], output: 'y', opset })],
+    [
+      'Upsample-7 (scales attribute), nearest and linear',
+      [7, 8],
+      (opset) => ({
+        nodes: [
+          node('Upsample', ['x'], ['n'], { scales: { floats: [1, 1, 2, 3] }, mode: 'nearest' }),
+          node('Upsample', ['x'], ['l'], { scales: { floats: [1, 1, 2, 3] }, mode: 'linear' }),
+          node('Mul', ['n', 'l'], ['y']),
+        ],
+        inputs: [{ name: 'x', shape: [1, 2, 3, 2] }],
+        output: 'y',
+        opset,
+      }),
+    ],
+    [
+      'Upsample-9 and Resize-10 (scales input)',
+      [9, 10],
+      (opset) => ({
+        nodes: [node(opset === 9 ? 'Upsample' : 'Resize', ['x', 'sc'], ['n'], { mode: 'nearest' }), node(opset === 9 ? 'Upsample' : 'Resize', ['x', 'sc'], ['l'], { mode: 'linear' }), node('Mul', ['n', 'l'], ['y'])],
+        inputs: [{ name: 'x', shape: [1, 2, 3, 2] }],
+        initializers: [makeTensor('sc', DataType.FLOAT, [4], [1, 1, 2, 1.5])],
+        output: 'y',
+        opset,
+      }),
+    ],
+    [
+      'BatchNormalization-7 (spatial) and Dropout-7 in a Conv net',
+      [7, 8],
+      (opset) => ({
+        nodes: [
+          node('Conv', ['x', 'w'], ['c'], { kernel_shape: [2, 2], pads: [1, 1, 0, 0] }),
+          node('BatchNormalization', ['c', 's', 'b', 'm', 'v'], ['bn'], { spatial: 1, epsilon: { f: 1e-3 } }),
+          node('Relu', ['bn'], ['r']),
+          node('MaxPool', ['r'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] }),
+          node('Dropout', ['p'], ['d'], { ratio: { f: 0.3 } }),
+          node('Flatten', ['d'], ['f']),
+          node('Gemm', ['f', 'g', 'gb'], ['y'], { transB: 1 }),
+        ],
+        inputs: [{ name: 'x', shape: [2, 1, 4, 4], draw: 'awayFromZero' }],
+        initializers: [
+          floats('w', [2, 1, 2, 2], [0.5, -0.3, 0.8, 0.2, -0.6, 0.4, 0.1, 0.9]),
+          floats('s', [2], [1.2, 0.7]),
+          floats('b', [2], [0.1, -0.2]),
+          floats('m', [2], [0.05, -0.1]),
+          floats('v', [2], [0.9, 1.3]),
+          floats('g', [3, 8], Array.from({ length: 24 }, (_, i) => Math.sin(i + 1))),
+          floats('gb', [3], [0.1, 0.2, -0.1]),
+        ],
+        output: 'y',
+        opset,
+      }),
+    ],
+  ];
+  for (const [name, opsets, build] of cases) {
+    for (const opset of opsets) {
+      it(`${name}, opset ${opset}`, async () => {
+        // One seed for every opset: the same values, so a difference can only come from the conversion.
+        const result = await checkGradient(build(opset), 11);
+        expect(result.worst, result.where).toBeLessThanOrEqual(1);
+      });
+    }
+  }
+
+  it('refuses opsets before 7, and keeps the forward model as it was', () => {
+    const old = encodeModel(onnx.ModelProto.create({ irVersion: 3, opsetImport: [{ domain: '', version: 6 }], graph: { name: 'g', node: [makeNode('Relu', ['x'], ['y'])], input: [makeValueInfo('x', DataType.FLOAT, [2])], output: [makeValueInfo('y', DataType.FLOAT)] } }) as never);
+    expect(() => transformModel(old, { wrt: ['x'] })).toThrow(/opset 6; gradient graphs need opset 7 or newer/);
+    expect(new Graph(transformModel(old, { capture: ['y'] }).bytes).opset).toBe(6);
+  });
+});
