@@ -48,9 +48,16 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
     shape: graph.info(name).shape,
   });
   const differentiated = differentiable(graph);
-  // Shape arithmetic folds once the inputs have concrete shapes, as they do when a method runs.
+  // Shape arithmetic folds once the inputs have concrete shapes, as they do when a method runs. A symbol
+  // names one size across the inputs (an RNN's batch is dim 0 of X and dim 1 of its initial state).
+  const symbols = new Map<string, number>();
+  const size = (d: Dim, i: number): number => {
+    if (typeof d === 'number') return d;
+    if (!symbols.has(d)) symbols.set(d, i === 0 ? 1 : 2);
+    return symbols.get(d) as number;
+  };
   const inputShapes = hasShapeArithmetic(graph)
-    ? Object.fromEntries(graph.inputs.map((vi) => [vi.name, (graph.info(vi.name).shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 2))]))
+    ? Object.fromEntries(graph.inputs.map((vi) => [vi.name, (graph.info(vi.name).shape ?? []).map(size)]))
     : undefined;
   const unsupported = differentiated.length > 0 && isFloatType(graph.info(graph.graph.output[0]?.name ?? '').elemType)
     ? unsupportedOperators(source instanceof Uint8Array ? source : graph.model, { wrt: differentiated, inputShapes })

@@ -4,6 +4,9 @@ import { Graph } from '../graph.js';
 import type { GradContext } from '../gradients/types.js';
 import { opKey } from '../gradients/index.js';
 import { makeNode, type NodeProto } from '../proto.js';
+import { gruDecomposition } from './GRU.js';
+import { lstmDecomposition } from './LSTM.js';
+import { rnnDecomposition } from './RNN.js';
 
 /**
  * Rewrites one operator as an equivalent subgraph of operators that have backward rules (an LSTM unrolled
@@ -17,6 +20,23 @@ export interface Decomposition {
 }
 
 const registry = new Map<string, Decomposition>();
+
+// Recurrent networks, unrolled over their (static) time steps.
+registry.set('GRU', gruDecomposition);
+registry.set('LSTM', lstmDecomposition);
+registry.set('RNN', rnnDecomposition);
+
+/**
+ * Nodes that expansions emitted. They are differentiated with ordinary gradients whatever the rule set:
+ * Captum's modified rules (DeepLift, guided backpropagation) replace the backward pass of nonlinearity
+ * modules (nn.ReLU, nn.Sigmoid, …), which the gates inside an nn.LSTM are not.
+ */
+const emitted = new WeakSet<NodeProto>();
+
+/** Whether a node was emitted by the expansion of a decomposed operator. */
+export function isExpansion(node: NodeProto): boolean {
+  return emitted.has(node);
+}
 
 /** Registers (or replaces) the decomposition of an operator (of the default domain unless `domain` is given). */
 export function registerDecomposition(opType: string, decomposition: Decomposition, domain = ''): void {
@@ -49,6 +69,7 @@ export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean):
     }
     const e = new Emitter(graph, `__expand${k++}/${Graph.label(node)}`);
     const outputs = decomposition.expand(nodeContext(graph, e, node));
+    for (const n of e.nodes) emitted.add(n);
     nodes.push(...e.nodes);
     graph.graph.initializer.push(...e.initializers);
     node.output.forEach((name, i) => {

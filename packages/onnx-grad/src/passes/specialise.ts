@@ -1,6 +1,6 @@
 import { ArgumentError } from '@attribution/tensor';
 import type { Graph } from '../graph.js';
-import { DataType, isFloatType, makeTensor, toNumber, type ValueInfoProto } from '../proto.js';
+import { DataType, attrInt, isFloatType, makeTensor, toNumber, type ValueInfoProto } from '../proto.js';
 
 /**
  * Gives graph inputs concrete shapes (the shapes the model will be run with), so shape inference knows
@@ -34,16 +34,22 @@ export function specialiseInputs(graph: Graph, shapes: Readonly<Record<string, r
 
 /**
  * Whether the graph computes with its own shapes at run time (`Shape` or `Size` of a tensor whose shape is
- * not static): such graphs get gradient models specialised to the input shapes, where that arithmetic
- * folds to constants. Expects inferred shapes.
+ * not static, or a recurrent node whose sequence length is not): such graphs get gradient models
+ * specialised to the input shapes, where that arithmetic folds to constants (and RNNs unroll). Expects
+ * inferred shapes.
  */
 export function hasShapeArithmetic(graph: Graph): boolean {
   return graph.graph.node.some((n) => {
-    if ((n.opType !== 'Shape' && n.opType !== 'Size') || (n.domain && n.domain !== 'ai.onnx')) return false;
+    if (n.domain && n.domain !== 'ai.onnx') return false;
     const shape = graph.info(n.input[0] ?? '').shape;
+    // LSTM, GRU and RNN are unrolled over their time steps for gradients: the sequence length must be known.
+    if (RECURRENT.has(n.opType)) return typeof shape?.[graph.opset >= 14 && attrInt(n, 'layout', 0) === 1 ? 1 : 0] !== 'number';
+    if (n.opType !== 'Shape' && n.opType !== 'Size') return false;
     return !shape || shape.some((d) => typeof d !== 'number');
   });
 }
+
+const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 
 /**
  * Turns small integer or boolean inputs (a sample rate, a mode flag) into constants of the given values, so
