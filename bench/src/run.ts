@@ -5,19 +5,25 @@ import { printTable, round, type BenchRecord } from './record.js';
 import { tfjsIg } from './tfjs-ig.js';
 import { targets } from './targets.js';
 import { torchReference } from './torch.js';
+import { transformerGradient } from './transformer.js';
 
 /**
- * `pnpm bench [suite...]`: suites `targets`, `tfjs-ig`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'tfjs-ig', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
   if (wanted.has('targets')) {
     const r = await targets(runs);
     printTable('Performance targets: each case against the plain model calls it is made of, measured in the same run', r);
+    all.push(...r);
+  }
+  if (wanted.has('transformer')) {
+    const r = await transformerGradient(Math.max(runs, 5));
+    printTable('Transformer encoder layer at sequence length 128: the gradient model against the forward pass (target ≤ 3)', r);
     all.push(...r);
   }
   if (wanted.has('tfjs-ig')) {
