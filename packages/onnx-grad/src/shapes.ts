@@ -175,6 +175,13 @@ const rules: Record<string, ShapeFn> = {
     const stats = statistics(c, attrInt(c.node, 'axis', -1), attrInt(c.node, 'stash_type', 1));
     return [{ ...c.input(0), value: undefined }, stats, stats];
   },
+  // Shape-preserving operators of the ops-more rules (elementwise, normalisations, zero-gradient ones).
+  ...Object.fromEntries(['Sinh', 'Cosh', 'Tan', 'Asin', 'Acos', 'Atan', 'Asinh', 'Acosh', 'Atanh', 'Shrink', 'Hardmax', 'MeanVarianceNormalization'].map((op) => [op, same])),
+  ...Object.fromEntries(['RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'EyeLike'].map((op) => [op, (c: ShapeContext): ValueMeta[] => [{ elemType: attribute(c.node, 'dtype') ? attrInt(c.node, 'dtype', 1) : c.input(0).elemType, shape: c.input(0).shape }]])),
+  LpPool: (c) => [{ elemType: c.input(0).elemType, shape: poolShape(c) }],
+  GlobalLpPool: (c) => [{ elemType: c.input(0).elemType, shape: c.input(0).shape?.map((d, i) => (i < 2 ? d : 1)) }],
+  // ONNX Runtime's RMSNorm (default domain): Y and inv_std_var (of type stash_type, float32 by default).
+  SimplifiedLayerNormalization: (c) => [{ ...c.input(0), value: undefined }, statistics(c, attrInt(c.node, 'axis', -1), attrInt(c.node, 'stash_type', 1))],
   // com.microsoft contrib operators (keys are domain.type outside the default domain).
   'com.microsoft.Attention': (c) => {
     const x = c.input(0);
@@ -193,6 +200,14 @@ const rules: Record<string, ShapeFn> = {
     const y = { ...c.input(0), value: undefined };
     return [y, stats, stats, y];
   },
+  'com.microsoft.SkipSimplifiedLayerNormalization': (c) => {
+    const stats = statistics(c, -1, DataType.FLOAT);
+    const y = { ...c.input(0), value: undefined };
+    return [y, stats, stats, y];
+  },
+  'com.microsoft.RotaryEmbedding': same,
+  'com.microsoft.MultiHeadAttention': (c) => multiHeadAttentionShape(c),
+  'com.microsoft.GroupQueryAttention': (c) => groupQueryAttentionShape(c),
   Cast: (c) => [{ elemType: attrInt(c.node, 'to', 1), shape: c.input(0).shape, value: c.values(0) }],
   CastLike: (c) => [{ elemType: c.input(1).elemType, shape: c.input(0).shape, value: c.values(0) }],
   QuantizeLinear: (c) => [{ elemType: c.input(2).elemType ?? (attrInt(c.node, 'output_dtype', 0) || DataType.UINT8), shape: c.input(0).shape }],
@@ -525,6 +540,56 @@ function statistics(c: ShapeContext, axis: number, stash: number): ValueMeta {
   if (!x) return { elemType };
   const first = normAxis(axis, x.length);
   return { elemType, shape: x.map((d, i) => (i < first ? d : 1)) };
+}
+
+/**
+ * com.microsoft MultiHeadAttention: output (B, S, Dv), present_key (B, N, T, H), present_value (B, N, T, Hv)
+ * and qk (B, N, S, T), T = past + L; key and value (B, L, D) or per head (B, N, L, H).
+ */
+function multiHeadAttentionShape(c: ShapeContext): ValueMeta[] {
+  const [q, k, v, past] = [c.input(0), c.input(1), c.input(2), c.input(6)];
+  const type = q.elemType;
+  const heads = attrInt(c.node, 'num_heads', 0);
+  const qs = q.shape?.length === 3 ? q.shape : undefined;
+  const perHead = k.shape?.length === 4;
+  const d = qs?.[2];
+  const dv = v.shape?.length === 4 ? (isNum(v.shape[1]) && isNum(v.shape[3]) ? v.shape[1] * v.shape[3] : c.fresh()) : (v.shape?.[2] ?? (c.node.input[2] ? c.fresh() : d));
+  const div = (x: Dim | undefined): Dim => (isNum(x) && heads > 0 && x % heads === 0 ? x / heads : c.fresh());
+  const [b, s] = [qs?.[0] ?? c.fresh(), qs?.[1] ?? c.fresh()];
+  const l = perHead ? k.shape?.[2] : k.shape?.[1];
+  const pastLength = past.shape?.length === 4 ? past.shape[2] : c.node.input[6] ? undefined : 0;
+  const t: Dim = isNum(l) && isNum(pastLength) ? l + pastLength : pastLength === 0 && l !== undefined ? l : c.fresh();
+  const nh: Dim = heads > 0 ? heads : c.fresh();
+  return [
+    { elemType: type, shape: [b, s, dv ?? c.fresh()] },
+    { elemType: type, shape: [b, nh, t, div(d)] },
+    { elemType: type, shape: [b, nh, t, div(dv)] },
+    { elemType: type, shape: [b, nh, s, t] },
+  ];
+}
+
+/**
+ * com.microsoft GroupQueryAttention: output (B, S, N·H), present_key and present_value (B, Nk, T, H) (T = S
+ * without past state, else unknown here) and output_qk (B, N, S, T); H from the query's width (N·H, or
+ * (N + 2·Nk)·H when Q, K and V are packed).
+ */
+function groupQueryAttentionShape(c: ShapeContext): ValueMeta[] {
+  const q = c.input(0);
+  const type = q.elemType;
+  const [heads, kvHeads] = [attrInt(c.node, 'num_heads', 0), attrInt(c.node, 'kv_num_heads', 0)];
+  const qs = q.shape?.length === 3 ? q.shape : undefined;
+  const [b, s, width] = [qs?.[0] ?? c.fresh(), qs?.[1] ?? c.fresh(), qs?.[2]];
+  const slots = c.node.input[1] ? heads : heads + 2 * kvHeads;
+  const h = isNum(width) && slots > 0 && width % slots === 0 ? width / slots : undefined;
+  const pastLength = c.node.input[3] ? c.input(3).shape?.[2] : 0;
+  const t: Dim = pastLength === 0 ? s : c.fresh();
+  const present = { elemType: type, shape: [b, kvHeads > 0 ? kvHeads : c.fresh(), t, h ?? c.fresh()] };
+  return [
+    { elemType: type, shape: [b, s, h !== undefined && heads > 0 ? heads * h : c.fresh()] },
+    present,
+    { ...present, shape: [...present.shape] },
+    { elemType: type, shape: [b, heads > 0 ? heads : c.fresh(), s, t] },
+  ];
 }
 
 /** Output dims of a Resize/Upsample from constant scales or sizes (symbols where they depend on unknown dims). */

@@ -1,5 +1,11 @@
 import { absGrad } from './Abs_grad.js';
+import { acosGrad } from './Acos_grad.js';
+import { acoshGrad } from './Acosh_grad.js';
 import { addGrad } from './Add_grad.js';
+import { asinGrad } from './Asin_grad.js';
+import { asinhGrad } from './Asinh_grad.js';
+import { atanGrad } from './Atan_grad.js';
+import { atanhGrad } from './Atanh_grad.js';
 import { attentionGrad } from './Attention_grad.js';
 import { averagePoolGrad } from './AveragePool_grad.js';
 import { batchNormalizationGrad } from './BatchNormalization_grad.js';
@@ -12,6 +18,7 @@ import { concatGrad } from './Concat_grad.js';
 import { convGrad } from './Conv_grad.js';
 import { convTransposeGrad } from './ConvTranspose_grad.js';
 import { cosGrad } from './Cos_grad.js';
+import { coshGrad } from './Cosh_grad.js';
 import { cumSumGrad } from './CumSum_grad.js';
 import { dequantizeLinearGrad } from './DequantizeLinear_grad.js';
 import { deconvolutionRelu, guidedRelu, rescaled, rescaledMaxPool, rescaledSoftmax } from './deeplift.js';
@@ -29,7 +36,9 @@ import { gatherNDGrad } from './GatherND_grad.js';
 import { geluGrad } from './Gelu_grad.js';
 import { gemmGrad } from './Gemm_grad.js';
 import { globalAveragePoolGrad } from './GlobalAveragePool_grad.js';
+import { globalLpPoolGrad } from './GlobalLpPool_grad.js';
 import { globalMaxPoolGrad } from './GlobalMaxPool_grad.js';
+import { groupQueryAttentionGrad } from './GroupQueryAttention_grad.js';
 import { groupNormalizationGrad } from './GroupNormalization_grad.js';
 import { hardSigmoidGrad } from './HardSigmoid_grad.js';
 import { hardSwishGrad } from './HardSwish_grad.js';
@@ -40,14 +49,18 @@ import { leakyReluGrad } from './LeakyRelu_grad.js';
 import { logGrad } from './Log_grad.js';
 import { logSoftmaxGrad } from './LogSoftmax_grad.js';
 import { lpNormalizationGrad } from './LpNormalization_grad.js';
+import { lpPoolGrad } from './LpPool_grad.js';
+import { lrnGrad } from './LRN_grad.js';
 import { matMulGrad } from './MatMul_grad.js';
 import { maxGrad } from './Max_grad.js';
 import { maxPoolGrad } from './MaxPool_grad.js';
 import { meanGrad } from './Mean_grad.js';
+import { meanVarianceNormalizationGrad } from './MeanVarianceNormalization_grad.js';
 import { minGrad } from './Min_grad.js';
 import { mishGrad } from './Mish_grad.js';
 import { modGrad } from './Mod_grad.js';
 import { mulGrad } from './Mul_grad.js';
+import { multiHeadAttentionGrad } from './MultiHeadAttention_grad.js';
 import { padGrad } from './Pad_grad.js';
 import { negGrad } from './Neg_grad.js';
 import { powGrad } from './Pow_grad.js';
@@ -66,13 +79,18 @@ import { reduceSumGrad } from './ReduceSum_grad.js';
 import { reduceSumSquareGrad } from './ReduceSumSquare_grad.js';
 import { reluGrad } from './Relu_grad.js';
 import { reshapeGrad } from './Reshape_grad.js';
+import { rotaryEmbeddingGrad } from './RotaryEmbedding_grad.js';
 import { resizeGrad } from './Resize_grad.js';
 import { scatterElementsGrad } from './ScatterElements_grad.js';
 import { scatterNDGrad } from './ScatterND_grad.js';
 import { seluGrad } from './Selu_grad.js';
+import { shrinkGrad } from './Shrink_grad.js';
 import { sigmoidGrad } from './Sigmoid_grad.js';
+import { simplifiedLayerNormalizationGrad } from './SimplifiedLayerNormalization_grad.js';
 import { sinGrad } from './Sin_grad.js';
+import { sinhGrad } from './Sinh_grad.js';
 import { skipLayerNormalizationGrad } from './SkipLayerNormalization_grad.js';
+import { skipSimplifiedLayerNormalizationGrad } from './SkipSimplifiedLayerNormalization_grad.js';
 import { sliceGrad } from './Slice_grad.js';
 import { softmaxGrad } from './Softmax_grad.js';
 import { softplusGrad } from './Softplus_grad.js';
@@ -82,6 +100,7 @@ import { splitGrad } from './Split_grad.js';
 import { sqrtGrad } from './Sqrt_grad.js';
 import { subGrad } from './Sub_grad.js';
 import { sumGrad } from './Sum_grad.js';
+import { tanGrad } from './Tan_grad.js';
 import { tanhGrad } from './Tanh_grad.js';
 import { thresholdedReluGrad } from './ThresholdedRelu_grad.js';
 import { tileGrad } from './Tile_grad.js';
@@ -91,14 +110,20 @@ import { triluGrad } from './Trilu_grad.js';
 import type { GradientRule } from './types.js';
 import { upsampleGrad } from './Upsample_grad.js';
 import { whereGrad } from './Where_grad.js';
-import { zeroGrad } from './zero.js';
+import { independentGrad, zeroGrad } from './zero.js';
 
 export type { GradContext, GradientRule } from './types.js';
 
 const registry = new Map<string, GradientRule>(
   Object.entries({
     Abs: absGrad,
+    Acos: acosGrad,
+    Acosh: acoshGrad,
     Add: addGrad,
+    Asin: asinGrad,
+    Asinh: asinhGrad,
+    Atan: atanGrad,
+    Atanh: atanhGrad,
     AveragePool: averagePoolGrad,
     BatchNormalization: batchNormalizationGrad,
     Cast: castGrad,
@@ -109,6 +134,7 @@ const registry = new Map<string, GradientRule>(
     Conv: convGrad,
     ConvTranspose: convTransposeGrad,
     Cos: cosGrad,
+    Cosh: coshGrad,
     CumSum: cumSumGrad,
     DequantizeLinear: dequantizeLinearGrad,
     DepthToSpace: depthToSpaceGrad,
@@ -126,6 +152,7 @@ const registry = new Map<string, GradientRule>(
     Gelu: geluGrad,
     Gemm: gemmGrad,
     GlobalAveragePool: globalAveragePoolGrad,
+    GlobalLpPool: globalLpPoolGrad,
     GlobalMaxPool: globalMaxPoolGrad,
     GroupNormalization: groupNormalizationGrad,
     HardSigmoid: hardSigmoidGrad,
@@ -137,10 +164,13 @@ const registry = new Map<string, GradientRule>(
     Log: logGrad,
     LogSoftmax: logSoftmaxGrad,
     LpNormalization: lpNormalizationGrad,
+    LpPool: lpPoolGrad,
+    LRN: lrnGrad,
     MatMul: matMulGrad,
     Max: maxGrad,
     MaxPool: maxPoolGrad,
     Mean: meanGrad,
+    MeanVarianceNormalization: meanVarianceNormalizationGrad,
     Min: minGrad,
     Mish: mishGrad,
     Mod: modGrad,
@@ -166,8 +196,12 @@ const registry = new Map<string, GradientRule>(
     ScatterElements: scatterElementsGrad,
     ScatterND: scatterNDGrad,
     Selu: seluGrad,
+    Shrink: shrinkGrad,
     Sigmoid: sigmoidGrad,
+    // ONNX Runtime's RMSNorm, registered in the default domain (version 1) rather than com.microsoft.
+    SimplifiedLayerNormalization: simplifiedLayerNormalizationGrad,
     Sin: sinGrad,
+    Sinh: sinhGrad,
     Slice: sliceGrad,
     Softmax: softmaxGrad,
     Softplus: softplusGrad,
@@ -178,6 +212,7 @@ const registry = new Map<string, GradientRule>(
     Squeeze: reshapeGrad,
     Sub: subGrad,
     Sum: sumGrad,
+    Tan: tanGrad,
     Tanh: tanhGrad,
     ThresholdedRelu: thresholdedReluGrad,
     Tile: tileGrad,
@@ -193,13 +228,24 @@ const registry = new Map<string, GradientRule>(
     'com.microsoft.BiasGelu': biasGeluGrad,
     'com.microsoft.FastGelu': fastGeluGrad,
     'com.microsoft.Gelu': geluGrad,
+    'com.microsoft.GroupQueryAttention': groupQueryAttentionGrad,
+    'com.microsoft.MultiHeadAttention': multiHeadAttentionGrad,
     'com.microsoft.QuickGelu': quickGeluGrad,
+    'com.microsoft.RotaryEmbedding': rotaryEmbeddingGrad,
     'com.microsoft.SkipLayerNormalization': skipLayerNormalizationGrad,
+    'com.microsoft.SkipSimplifiedLayerNormalization': skipSimplifiedLayerNormalizationGrad,
     // Piecewise constant: no gradient flows.
     Floor: zeroGrad,
     Ceil: zeroGrad,
     Round: zeroGrad,
     Sign: zeroGrad,
+    Hardmax: zeroGrad,
+    // Random draws compared with the input probabilities: piecewise constant in them.
+    Bernoulli: zeroGrad,
+    // Values independent of the input's values (its shape and type only, and random draws).
+    EyeLike: independentGrad,
+    RandomNormalLike: independentGrad,
+    RandomUniformLike: independentGrad,
   }),
 );
 
