@@ -70,6 +70,8 @@ export default defineConfig({
           { text: 'Concepts', link: '/concepts' },
           { text: 'Backends', link: '/backends' },
           { text: 'ONNX models', link: '/onnx' },
+          { text: 'Exporting models', link: '/exporting-onnx' },
+          { text: 'ONNX operators', link: '/onnx-operators' },
           { text: 'Extending', link: '/extending' },
           { text: 'Command line', link: '/cli' },
           { text: 'Performance', link: '/performance' },

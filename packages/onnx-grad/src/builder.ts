@@ -6,6 +6,7 @@ import { UnsupportedOperatorError, type UnsupportedOperator } from './errors.js'
 import { getGradient, type GradientRule, type RuleSet } from './gradients/index.js';
 import { Graph, nodeReads, type Dim } from './graph.js';
 import { foldConstants } from './passes/fold.js';
+import { inlineFunctions } from './passes/inline-functions.js';
 import { inlineConstantIfs } from './passes/inline-if.js';
 import { prune } from './passes/prune.js';
 import { specialiseInputs, specialiseValues } from './passes/specialise.js';
@@ -76,7 +77,7 @@ export const WEIGHTS_INPUT = '__attribution/w';
  * and the captured tensors. Tensors listed in `replace` become inputs. Nodes the outputs do not need are
  * dropped. Only input gradients are built; weights are constants.
  *
- * The passes, in order: topological sort; concrete input shapes (`inputShapes`) and values
+ * The passes, in order: calls of model-local functions expanded; topological sort; concrete input shapes (`inputShapes`) and values
  * (`inputValues`); shape inference; for gradients, models of opset 7–10 converted to opset 11; replaced
  * tensors become inputs; and, for gradients, constant folding with `If`s on constant conditions inlined,
  * then decompositions of operators without a rule (RNNs unrolled); the backward graph; pruning.
@@ -84,6 +85,8 @@ export const WEIGHTS_INPUT = '__attribution/w';
 export function transformModel(source: Uint8Array | ModelProto, options: TransformOptions = {}): TransformedModel {
   const graph = new Graph(source);
   const wantsGradients = (options.wrt?.length ?? 0) > 0;
+  // Model-local functions are expanded into their operators (the plain forward pass runs the file itself).
+  inlineFunctions(graph, source instanceof Uint8Array ? source : undefined);
   topoSort(graph.graph);
   graph.refresh();
   if (options.inputShapes) specialiseInputs(graph, options.inputShapes, options.replace ?? []);

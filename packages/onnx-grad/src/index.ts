@@ -16,5 +16,6 @@ export { getGradient, gradientOps, opKey, registerGradient, type GradContext, ty
 export { Emitter } from './emitter.js';
 export { Graph, type Dim, type ValueMeta } from './graph.js';
 export { inspectModel, type ModelSummary } from './inspect.js';
+export { gradientMinOpset, operatorTable, renderOperatorTable, type GradientSupport, type OperatorRow } from './operator-table.js';
 export * as proto from './proto.js';
 export { inferShapes } from './shapes.js';

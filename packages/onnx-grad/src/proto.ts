@@ -38,6 +38,8 @@ export interface AttributeProto {
   ints: Int64[];
   /** The values of a list-of-strings attribute (e.g. an RNN's `activations`). */
   strings?: Uint8Array[];
+  /** Inside a function body: the calling node's attribute this one takes its value from. */
+  refAttrName?: string;
   /** A subgraph (the branches of `If`, the bodies of `Loop` and `Scan`). */
   g?: GraphProto | null;
   graphs?: GraphProto[];
@@ -83,6 +85,21 @@ export interface ModelProto {
   producerVersion: string;
   opsetImport: { domain: string; version: Int64 }[];
   graph?: GraphProto | null;
+  /** Model-local functions (IR 8): operators defined by a body of other operators. */
+  functions?: FunctionProto[];
+}
+
+/** A decoded model-local function. */
+export interface FunctionProto {
+  name: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  /** Names of the attributes the function takes. */
+  attribute: string[];
+  /** Attributes with default values (IR 9). */
+  attributeProto?: AttributeProto[];
+  node: NodeProto[];
 }
 
 /** ONNX element types (`TensorProto.DataType`). */

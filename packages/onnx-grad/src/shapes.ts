@@ -163,11 +163,14 @@ function sliceDims(c: ShapeContext, shape: Dim[], starts: number[], ends: number
 const elementwise = ['Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Exp', 'Log', 'Sqrt', 'Neg', 'Erf', 'Abs', 'Clip', 'Identity',
   'Softmax', 'LogSoftmax', 'Floor', 'Ceil', 'Round', 'Sign', 'Reciprocal', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu',
   'Softplus', 'Softsign', 'Sin', 'Cos', 'Celu', 'Gelu', 'BatchNormalization', 'InstanceNormalization', 'LRN',
-  'LayerNormalization', 'Mish', 'PRelu', 'ThresholdedRelu', 'IsNaN', 'IsInf'];
+  'LayerNormalization', 'Mish', 'PRelu', 'ThresholdedRelu'];
 
 const rules: Record<string, ShapeFn> = {
   ...Object.fromEntries(elementwise.map((op) => [op, same])),
   Not: (c) => [{ elemType: DataType.BOOL, shape: c.input(0).shape }],
+  IsNaN: (c) => [{ elemType: DataType.BOOL, shape: c.input(0).shape }],
+  IsInf: (c) => [{ elemType: DataType.BOOL, shape: c.input(0).shape }],
+  NonMaxSuppression: (c) => [{ elemType: DataType.INT64, shape: [c.fresh(), 3] }],
   Dropout: (c) => [{ ...c.input(0), value: undefined }, { elemType: DataType.BOOL, shape: c.input(0).shape }],
   GroupNormalization: same,
   LpNormalization: same,
