@@ -50,8 +50,13 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Suites not run this time keep their records from the previous results (each run's suites replace theirs).
   const file = new URL('../results.json', import.meta.url);
-  fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, records: all }, null, 2)}\n`);
+  const date = new Date().toISOString();
+  const previous = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { date?: string; records?: (BenchRecord & { date?: string })[] }) : {};
+  const kept = (previous.records ?? []).filter((r) => !wanted.has(r.suite)).map((r) => ({ ...r, date: r.date ?? previous.date }));
+  const records = [...kept, ...all.map((r) => ({ ...r, date }))];
+  fs.writeFileSync(file, `${JSON.stringify({ date, node: process.version, records }, null, 2)}\n`);
   console.log(`\nwritten ${file.pathname}`);
 }
 

@@ -93,7 +93,6 @@ export async function transformerGradient(runs: number): Promise<BenchRecord[]> 
         reference: 'model.forward',
         referenceMs: round(forwardCall as number, 3),
         ratio: round((saliencyCall as number) / (forwardCall as number)),
-        target: '≤ 3',
         peakRssMb: peakRssMb(),
         runs,
       });
