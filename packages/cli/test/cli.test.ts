@@ -3,20 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main, type Io } from '../src/index.js';
+import { run } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '../../conformance/fixtures');
 const digits = path.join(fixtures, 'real/digits_cnn.onnx');
 const example = (name: string): string => path.join(here, '../examples', name);
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 describe('attribution CLI', () => {
   it('demo prints the seed example', async () => {

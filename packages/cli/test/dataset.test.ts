@@ -5,20 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'npyjs';
 import { describe, expect, it } from 'vitest';
-import { main, readDatasetRun, type Io } from '../src/index.js';
+import { readDatasetRun } from '../src/index.js';
+import { run } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const digits = path.join(here, '../../conformance/fixtures/real/digits_cnn.onnx');
 const bin = path.join(here, '../dist/bin.js');
 const samples = JSON.parse(fs.readFileSync(path.join(here, '../../conformance/fixtures/real/digits_cnn.samples.json'), 'utf8')) as { images: number[][]; labels: number[] };
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 /** The 40 sample digits as a .npy stack, and the same split over three files of a folder. */
 function dataset(): { stack: string; folder: string; dir: string } {

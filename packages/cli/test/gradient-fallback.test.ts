@@ -3,15 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { forwardOnlyGradient, forwardOnlyModel } from '@attribution/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { main, type Io } from '../src/index.js';
+import { run } from './run.js';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 // A model with two operators that have no backward rule (DFT, then Det): one error names both, inspect
 // says the same, and --gradient finite-difference explains it.

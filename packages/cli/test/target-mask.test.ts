@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'npyjs';
 import { describe, expect, it } from 'vitest';
-import { main, readDatasetRun, type Io } from '../src/index.js';
+import { readDatasetRun } from '../src/index.js';
+import { run } from './run.js';
 
 // `--target-mask file`: explain Σ output ⊙ mask. On the digits CNN (logits [N, 10]) a one-hot mask equals
 // `--target`, a signed mask explains a margin (IG is linear in the output weights), and a mask with the batch
@@ -15,13 +16,6 @@ const digits = path.join(here, '../../conformance/fixtures/real/digits_cnn.onnx'
 const example = (name: string): string => path.join(here, '../examples', name);
 const samples = JSON.parse(fs.readFileSync(path.join(here, '../../conformance/fixtures/real/digits_cnn.samples.json'), 'utf8')) as { images: number[][] };
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-target-mask-'));
 

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRandom, type Random } from '@attribution/tensor';
 import { transformModel } from '../src/index.js';
 import { DataType, decodeModel, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue, type ModelProto, type NodeProto, type TensorProto } from '../src/proto.js';
@@ -200,4 +201,31 @@ async function check(m: TestModel, seed: number, type: 'float64' | 'float32', op
   }
   await Promise.all(ofBuilt ? [gradSession.release()] : [gradSession.release(), forward.release()]);
   return { type, worst, where };
+}
+
+/** A named test model builder, drawing shapes and attributes from a seeded random source. */
+export type Case = readonly [name: string, build: (rng: Random) => TestModel];
+
+/**
+ * Checks every case's gradients against central finite differences, for 3 seeds each (`seedBase` keeps
+ * different files' draws apart), and prints which cases ran in float32 because ONNX Runtime has no
+ * float64 kernel for them.
+ */
+export function describeCases(title: string, cases: readonly Case[], seedBase = 1000): void {
+  describe(title, () => {
+    const float32 = new Set<string>();
+    afterAll(() => {
+      console.log(`${title}: ${cases.length} cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
+    });
+    for (const [name, build] of cases) {
+      for (const seed of [1, 2, 3]) {
+        it(`${name} #${seed}`, async () => {
+          const rng = createRandom(seedBase * seed + name.length);
+          const result = await checkGradient(build(rng), seed);
+          if (result.type === 'float32') float32.add(name);
+          expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
+        });
+      }
+    }
+  });
 }

@@ -1,12 +1,12 @@
 import * as ort from 'onnxruntime-node';
 import { createRandom, type Random } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidModelError, UnsupportedOperatorError, transformModel } from '../src/index.js';
 import { Graph } from '../src/graph.js';
 import { getGradient, type RuleSet } from '../src/gradients/index.js';
 import { DataType, encodeModel, type NodeProto } from '../src/proto.js';
 import { inferShapes } from '../src/shapes.js';
-import { buildModel, checkGradient, floats, msNode, node, type TestInput, type TestModel } from './op-model.js';
+import { buildModel, describeCases, floats, msNode, node, type TestInput, type TestModel, type Case } from './op-model.js';
 
 // Elementwise activations, normalisations, variadic operators and ONNX Runtime's com.microsoft contrib
 // operators, each checked against central finite differences on random shapes and attributes (seeded).
@@ -26,7 +26,6 @@ function broadcastPartner(rng: Random, shape: number[]): number[] {
   return shape.slice(drop).map((d) => (rng.next() < 0.4 ? 1 : d));
 }
 
-type Case = [name: string, build: (rng: Random) => TestModel];
 
 /**
  * `op` applied to `k·x`, so that x's draws (standard normal) reach every piece of a piecewise function; draws
@@ -350,22 +349,7 @@ const cases: Case[] = [
   ['com.microsoft SkipLayerNormalization (mean, inv_std_var, input_skip_bias_sum outputs)', (rng) => skipLayerNorm(rng, 'outputs')],
 ];
 
-describe('elementwise, normalisation, variadic and com.microsoft backward rules against central finite differences', () => {
-  const float32 = new Set<string>();
-  afterAll(() => {
-    console.log(`${cases.length} cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
-  });
-  for (const [name, build] of cases) {
-    for (const seed of [1, 2, 3]) {
-      it(`${name} #${seed}`, async () => {
-        const rng = createRandom(7000 * seed + name.length);
-        const result = await checkGradient(build(rng), seed);
-        if (result.type === 'float32') float32.add(name);
-        expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
-      });
-    }
-  }
-});
+describeCases('elementwise, normalisation, variadic and com.microsoft backward rules against central finite differences', cases, 7000);
 
 /** Runs the gradient model of `m` (float64) on fixed inputs and weights 1; returns the gradients by input name. */
 async function gradients(m: TestModel, feeds: Record<string, number[]>): Promise<Record<string, number[]>> {

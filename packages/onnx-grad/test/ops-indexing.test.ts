@@ -1,12 +1,12 @@
 import * as ort from 'onnxruntime-node';
-import { createRandom, type Random } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Random } from '@attribution/tensor';
+import { describe, expect, it } from 'vitest';
 import { UnsupportedOperatorError } from '../src/errors.js';
 import { Graph } from '../src/graph.js';
 import { transformModel } from '../src/index.js';
 import { DataType, encodeModel } from '../src/proto.js';
 import { inferShapes } from '../src/shapes.js';
-import { buildModel, checkGradient, floats, ints, node, type TestInput, type TestModel } from './op-model.js';
+import { buildModel, describeCases, floats, ints, node, type TestInput, type TestModel, type Case } from './op-model.js';
 
 // Backward rules of reductions, indexing and tensor-algebra operators (transformers, Swin, detection
 // heads), checked against central finite differences on random shapes and attributes (seeded), plus
@@ -43,7 +43,6 @@ function distinctPositions(rng: Random, k: number, d: number): number[] {
   return all.slice(0, k);
 }
 
-type Case = [name: string, build: (rng: Random) => TestModel];
 
 const reductionCases = (op: string, draw: TestInput['draw'] = 'normal', distinctValues = false): Case[] => {
   const input = (rng: Random, shape: number[]): TestInput => x(shape, distinctValues ? { values: distinct(rng, size(shape)) } : { draw });
@@ -461,22 +460,7 @@ const cases: Case[] = [
   ],
 ];
 
-describe('backward rules of reductions, indexing and tensor algebra against central finite differences', () => {
-  const float32 = new Set<string>();
-  afterAll(() => {
-    console.log(`${cases.length} cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
-  });
-  for (const [name, build] of cases) {
-    for (const seed of [1, 2, 3]) {
-      it(`${name} #${seed}`, async () => {
-        const rng = createRandom(1000 * seed + name.length);
-        const result = await checkGradient(build(rng), seed);
-        if (result.type === 'float32') float32.add(name);
-        expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
-      });
-    }
-  }
-});
+describeCases('backward rules of reductions, indexing and tensor algebra against central finite differences', cases, 1000);
 
 /** Runs the built backward graph of a one-input float32 model and returns d(Σ y ⊙ w)/dx. */
 async function gradient(m: TestModel, values: number[], weights: number[]): Promise<number[]> {

@@ -1,12 +1,12 @@
 import * as ort from 'onnxruntime-node';
-import { createRandom, type Random } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Random } from '@attribution/tensor';
+import { describe, expect, it } from 'vitest';
 import { InvalidModelError, UnsupportedOperatorError, transformModel } from '../src/index.js';
 import { Graph } from '../src/graph.js';
 import { getGradient, type RuleSet } from '../src/gradients/index.js';
 import { DataType, encodeModel, makeTensor, type NodeProto, type TensorProto } from '../src/proto.js';
 import { inferShapes } from '../src/shapes.js';
-import { buildModel, checkGradient, floats, ints, msNode, node, type TestInput, type TestModel } from './op-model.js';
+import { buildModel, describeCases, floats, ints, msNode, node, type TestInput, type TestModel, type Case } from './op-model.js';
 
 // Backward rules for operators that real ONNX files contain beyond the common architectures: inverse and
 // hyperbolic elementwise functions, Shrink, zero-gradient operators (Hardmax, random and EyeLike), LRN,
@@ -25,7 +25,6 @@ const MS = { 'com.microsoft': 1 } as const;
 /** Central differences on float32 values (statistics of stash_type 1) inside a float64 model. */
 const STASHED = { step: 1e-2, atol: 1e-3, rtol: 1e-2 } as const;
 
-type Case = [name: string, build: (rng: Random) => TestModel];
 
 /** An input, or a constant initializer of the same shape (then not differentiated). */
 function tensor(rng: Random, name: string, shape: number[], asInput: boolean, draw: () => number = () => rng.normal()): { input?: TestInput; init?: TensorProto } {
@@ -418,22 +417,7 @@ const cases: Case[] = [
   ['com.microsoft GroupQueryAttention (empty past key/value)', (rng) => gqa(rng, 'empty-past')],
 ];
 
-describe('more backward rules against central finite differences', () => {
-  const float32 = new Set<string>();
-  afterAll(() => {
-    console.log(`${cases.length} cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
-  });
-  for (const [name, build] of cases) {
-    for (const seed of [1, 2, 3]) {
-      it(`${name} #${seed}`, async () => {
-        const rng = createRandom(9100 * seed + name.length);
-        const result = await checkGradient(build(rng), seed);
-        if (result.type === 'float32') float32.add(name);
-        expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
-      });
-    }
-  }
-});
+describeCases('more backward rules against central finite differences', cases, 9100);
 
 /** The gradient model of `m` (float64) run on fixed inputs with weights 1: gradients by input name. */
 async function gradients(m: TestModel, feeds: Record<string, number[]>, outShape: number[]): Promise<Record<string, number[]>> {

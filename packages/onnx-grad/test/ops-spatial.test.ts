@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { createRandom, type Random } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nodeContext } from '../src/context.js';
 import { Emitter } from '../src/emitter.js';
 import { InvalidModelError } from '../src/errors.js';
@@ -10,7 +10,7 @@ import { Graph } from '../src/graph.js';
 import { transformModel, UnsupportedOperatorError } from '../src/index.js';
 import { DataType, encodeModel, makeTensor, makeValueInfo, type AttrValue, type NodeProto, type TensorProto } from '../src/proto.js';
 import { inferShapes } from '../src/shapes.js';
-import { buildModel, checkGradient, floats, ints, node, type TestInput, type TestModel } from './op-model.js';
+import { buildModel, describeCases, floats, ints, node, type TestInput, type TestModel, type Case } from './op-model.js';
 
 // Backward rules of the spatial and layout operators torchvision and U-Net exports use (Pad, Tile, Resize,
 // Upsample, ConvTranspose, GlobalMaxPool, MaxPool, AveragePool, Conv 1-D/3-D, DepthToSpace, SpaceToDepth),
@@ -33,7 +33,6 @@ function spaced(rng: Random, n: number): number[] {
 }
 const weights = (rng: Random, dims: number[]): TensorProto => floats('w', dims, Array.from({ length: count(dims) }, () => rng.normal()));
 
-type Case = [name: string, build: (rng: Random) => TestModel];
 
 /** A Resize node with its scales/sizes/roi inputs in the form of its opset (opset 11–12 need every input). */
 function resize(opset: number, attrs: Record<string, AttrValue>, geometry: { scales?: number[]; sizes?: number[]; roi?: number[] }, extraNodes: TestModel['nodes'] = []): Pick<TestModel, 'nodes' | 'initializers'> {
@@ -478,26 +477,7 @@ const groups: [string, Case[]][] = [
   ['DepthToSpace / SpaceToDepth', layoutCases],
 ];
 
-const float32 = new Set<string>();
-afterAll(() => {
-  const total = groups.reduce((a, [, cases]) => a + cases.length, 0);
-  console.log(`${total} spatial operator cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
-});
-
-for (const [group, cases] of groups) {
-  describe(`${group}: backward rules against central finite differences`, () => {
-    for (const [name, build] of cases) {
-      for (const seed of [1, 2, 3]) {
-        it(`${name} #${seed}`, async () => {
-          const rng = createRandom(1000 * seed + name.length);
-          const result = await checkGradient(build(rng), seed);
-          if (result.type === 'float32') float32.add(name);
-          expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
-        });
-      }
-    }
-  });
-}
+for (const [group, cases] of groups) describeCases(`${group}: backward rules against central finite differences`, cases);
 
 // Upsample (opset 7–9) and Pad-2 (opset < 11) live only in models the builder does not differentiate (it
 // needs opset 11): their rules are checked directly, by appending the backward nodes to the forward model.

@@ -1,6 +1,5 @@
-import { createRandom, type Random } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
-import { floats, ints, node, checkGradient, type TestInput, type TestModel } from './op-model.js';
+import type { Random } from '@attribution/tensor';
+import { floats, ints, node, describeCases, type TestInput, type Case } from './op-model.js';
 
 // Every operator with a backward rule, checked against central finite differences on random shapes and
 // attributes (seeded). Each case builds a tiny ONNX model, so the rules are exercised exactly as they are
@@ -16,7 +15,6 @@ function broadcastPartner(rng: Random, shape: number[]): number[] {
   return shape.slice(drop).map((d) => (rng.next() < 0.4 ? 1 : d));
 }
 
-type Case = [name: string, build: (rng: Random) => TestModel];
 
 const unary = (op: string, draw: TestInput['draw'] = 'normal', attrs = {}): Case => [
   op,
@@ -297,19 +295,4 @@ const cases: Case[] = [
   ],
 ];
 
-describe('backward rules against central finite differences', () => {
-  const float32 = new Set<string>();
-  afterAll(() => {
-    console.log(`${cases.length} operator cases × 3 seeds; float32 (ONNX Runtime has no float64 kernel): ${[...float32].join(', ') || 'none'}`);
-  });
-  for (const [name, build] of cases) {
-    for (const seed of [1, 2, 3]) {
-      it(`${name} #${seed}`, async () => {
-        const rng = createRandom(1000 * seed + name.length);
-        const result = await checkGradient(build(rng), seed);
-        if (result.type === 'float32') float32.add(name);
-        expect(result.worst, `${result.type}: ${result.where}`).toBeLessThanOrEqual(1);
-      });
-    }
-  }
-});
+describeCases('backward rules against central finite differences', cases, 1000);
