@@ -135,7 +135,7 @@ export async function writeHtml(file: string, model: OnnxModel, inputs: readonly
     const tokenScores = Array.from({ length: seq }, (_, s) => row.slice(s * per, (s + 1) * per).reduce((a, v) => a + v, 0));
     const norm = Math.sqrt(tokenScores.reduce((a, v) => a + v * v, 0)) || 1;
     const z = Array.from(logits.subarray(i * classes, (i + 1) * classes));
-    const max = Math.max(...z);
+    const max = z.reduce((a, v) => Math.max(a, v), -Infinity);
     const exp = z.map((v) => Math.exp(v - max));
     const total = exp.reduce((a, v) => a + v, 0);
     const pred = z.indexOf(max);

@@ -83,7 +83,7 @@ export async function maskFeatures<T>(backend: Backend<T>, featureMask: unknown,
         }
       }
     }
-    order.push(...[...newIds].sort((a, b) => a - b));
+    for (const id of [...newIds].sort((a, b) => a - b)) order.push(id);
   }
   const positions: FeaturePositions[] = order.map((id) =>
     (byId.get(id) as (number[] | number[][] | undefined)[]).map((e) =>

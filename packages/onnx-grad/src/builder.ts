@@ -155,8 +155,9 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     return name;
   });
 
-  g.node.push(...emitter.nodes);
-  g.initializer.push(...emitter.initializers);
+  // (No spreading: a gradient model can have hundreds of thousands of nodes.)
+  for (const n of emitter.nodes) g.node.push(n);
+  for (const t of emitter.initializers) g.initializer.push(t);
   g.output = newOutputs.map((o) => makeValueInfo(o.name, o.elemType, o.shape));
   prune(g);
   graph.refresh();

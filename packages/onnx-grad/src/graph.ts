@@ -145,7 +145,7 @@ export function subgraphs(node: NodeProto): GraphProto[] {
   const out: GraphProto[] = [];
   for (const a of node.attribute) {
     if (a.g) out.push(a.g);
-    if (a.graphs) out.push(...a.graphs);
+    for (const sub of a.graphs ?? []) out.push(sub);
   }
   return out;
 }
@@ -164,7 +164,7 @@ export function outerNames(g: GraphProto): Set<string> {
 /** Every name a node reads: its inputs and the outer-scope names its subgraphs read. */
 export function nodeReads(node: NodeProto): string[] {
   const names = node.input.filter((i) => i);
-  for (const g of subgraphs(node)) names.push(...outerNames(g));
+  for (const g of subgraphs(node)) for (const name of outerNames(g)) names.push(name);
   return names;
 }
 

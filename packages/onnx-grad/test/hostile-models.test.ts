@@ -100,3 +100,35 @@ describe('hostile model files fail fast with typed errors', () => {
     expect(() => transformModel(bytes, { wrt: ['x'] })).toThrow(/The model uses opset 6; gradient graphs need opset 7 or newer/);
   });
 });
+
+describe('large graphs', () => {
+  it('a chain of 70,000 nodes builds its gradient model without recursion or argument spreading that scales with it', () => {
+    const nodes: NodeProto[] = [];
+    let last = 'x';
+    for (let k = 0; k < 70_000; k++) {
+      const out = `h${k}`;
+      nodes.push(makeNode(k % 2 ? 'Relu' : 'Neg', [last], [out]));
+      last = out;
+    }
+    nodes.push(makeNode('Identity', [last], ['y']));
+    const bytes = encodeModel(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: { name: 'chain', node: nodes, input: [makeValueInfo('x', DataType.FLOAT, ['N', 4])], output: [makeValueInfo('y', DataType.FLOAT)] },
+      }) as never,
+    );
+    // Nodes in reverse order too: the topological sort must not recurse either.
+    const reversed = encodeModel(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: { name: 'chain', node: [...nodes].reverse(), input: [makeValueInfo('x', DataType.FLOAT, ['N', 4])], output: [makeValueInfo('y', DataType.FLOAT)] },
+      }) as never,
+    );
+    for (const model of [bytes, reversed]) {
+      const built = transformModel(model, { wrt: ['x'] });
+      expect(built.gradients).toHaveLength(1);
+    }
+  }, 60_000);
+});

@@ -16,11 +16,11 @@ function tensorsOf(model: ModelProto): TensorProto[] {
   type Graphish = { initializer?: TensorProto[]; node?: { attribute?: { t?: TensorProto | null; tensors?: TensorProto[]; g?: Graphish | null; graphs?: Graphish[] }[] }[] };
   const visit = (g: Graphish | null | undefined, depth: number): void => {
     if (!g || depth > 64) return;
-    out.push(...(g.initializer ?? []));
+    for (const t of g.initializer ?? []) out.push(t);
     for (const n of g.node ?? []) {
       for (const a of n.attribute ?? []) {
         if (a.t) out.push(a.t);
-        out.push(...(a.tensors ?? []));
+        for (const t of a.tensors ?? []) out.push(t);
         visit(a.g, depth + 1);
         for (const sub of a.graphs ?? []) visit(sub, depth + 1);
       }

@@ -51,7 +51,7 @@ export async function surrogateAttributions<T>(
     const call = await preparePerturbationCall(model, inputs, options, scope);
     if (call.k !== 1) throw new TargetError('a target that selects one output per example (LIME and Kernel SHAP fit one scalar)', `${call.k} outputs per example`);
     const features = await maskFeatures(b, options.featureMask, call.x);
-    const minId = Math.min(...features.ids);
+    const minId = features.ids.reduce((a, v) => Math.min(a, v), Infinity);
     const m = features.maxId - minId + 1;
     const n = call.x.batchSize;
     const sizes = exampleSizes(call.x);

@@ -70,8 +70,8 @@ export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean):
     const e = new Emitter(graph, `__expand${k++}/${Graph.label(node)}`);
     const outputs = decomposition.expand(nodeContext(graph, e, node));
     for (const n of e.nodes) emitted.add(n);
-    nodes.push(...e.nodes);
-    graph.graph.initializer.push(...e.initializers);
+    for (const n of e.nodes) nodes.push(n);
+    for (const t of e.initializers) graph.graph.initializer.push(t);
     node.output.forEach((name, i) => {
       const result = outputs[i];
       if (name && result) nodes.push(makeNode('Identity', [result], [name]));

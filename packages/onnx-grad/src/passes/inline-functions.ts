@@ -37,7 +37,7 @@ export function inlineFunctions(graph: Graph, source?: Uint8Array): boolean {
       if (depth >= MAX_DEPTH) throw new InvalidModelError(`Model-local functions call each other deeper than ${MAX_DEPTH} levels (node '${Graph.label(node)}').`);
       const body: GraphProto = { name: f.name, node: instantiate(f, node), initializer: [], input: [], output: [], valueInfo: [] };
       expand(body, depth + 1);
-      nodes.push(...body.node);
+      for (const n of body.node) nodes.push(n);
       changed = true;
     }
     g.node = nodes;

@@ -38,7 +38,7 @@ function convertGraph(graph: Graph, g: GraphProto, from: number): void {
       nodes.push(node);
       continue;
     }
-    nodes.push(...convertNode(graph, node, from));
+    for (const n of convertNode(graph, node, from)) nodes.push(n);
   }
   g.node = nodes;
 }
