@@ -441,3 +441,60 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 export function encodeModel(model: ModelProto): Uint8Array {
   return onnx.ModelProto.encode(model as unknown as onnxProto.onnx.IModelProto).finish();
 }
+
+/** One field of an encoded protobuf message: its number, and its varint value or its bytes. */
+export interface ProtobufField {
+  readonly number: number;
+  /** The value of a varint field (wire type 0). */
+  readonly varint?: number;
+  /** The payload of a length-delimited field (wire type 2): a view into the message's bytes. */
+  readonly bytes?: Uint8Array;
+}
+
+/** Reads a protobuf varint at `at`; returns [value, next offset]. */
+function readVarint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    const b = bytes[i] as number;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if ((b & 0x80) === 0) return [value, i + 1];
+  }
+  throw new InvalidModelError('The model file has a malformed protobuf varint.');
+}
+
+/**
+ * The fields of an encoded protobuf message, read straight from its bytes — for fields the schema this
+ * package decodes with does not know (IR 9's function attribute defaults), and for scans that must not
+ * miss anything. Throws an {@link InvalidModelError} on malformed bytes.
+ */
+export function protobufMessage(bytes: Uint8Array): ProtobufField[] {
+  const out: ProtobufField[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const [tag, next] = readVarint(bytes, at);
+    at = next;
+    const wire = tag % 8;
+    const number = Math.floor(tag / 8);
+    if (wire === 0) {
+      const [value, after] = readVarint(bytes, at);
+      out.push({ number, varint: value });
+      at = after;
+    } else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else if (wire === 2) {
+      const [length, start] = readVarint(bytes, at);
+      if (start + length > bytes.length) throw new InvalidModelError('The model file has a truncated protobuf field.');
+      out.push({ number, bytes: bytes.subarray(start, start + length) });
+      at = start + length;
+    } else throw new InvalidModelError(`The model file has a protobuf field of unknown wire type ${wire}.`);
+    if (at > bytes.length) throw new InvalidModelError('The model file has a truncated protobuf field.');
+  }
+  return out;
+}
+
+/** The length-delimited fields numbered `field` of an encoded protobuf message, as byte views. */
+export function protobufFields(bytes: Uint8Array, field: number): Uint8Array[] {
+  return protobufMessage(bytes).filter((f) => f.number === field && f.bytes).map((f) => f.bytes as Uint8Array);
+}

@@ -10,24 +10,92 @@ type TensorProto = proto.TensorProto;
 /** The most bytes of external data inlined into one model (protobuf messages stop at 2 GiB). */
 const MAX_INLINED_BYTES = 2 ** 31 - 1;
 
-/** Every tensor proto of a model that may hold values: initializers and tensor attributes, in subgraphs too. */
+/** Subgraphs nest at most this deep (a hostile file could nest them until the stack overflows). */
+const MAX_DEPTH = 64;
+
+type SparseTensor = { values?: TensorProto | null; indices?: TensorProto | null };
+type Attribute = { t?: TensorProto | null; tensors?: TensorProto[]; sparseTensor?: SparseTensor | null; sparseTensors?: SparseTensor[]; g?: Graphish | null; graphs?: Graphish[] };
+type Graphish = { initializer?: TensorProto[]; sparseInitializer?: SparseTensor[]; node?: { attribute?: Attribute[] }[] };
+type Modelish = { graph?: Graphish | null; functions?: { node?: { attribute?: Attribute[] }[] }[]; trainingInfo?: { initialization?: Graphish | null; algorithm?: Graphish | null }[] };
+
+/**
+ * Every tensor proto of a decoded model that may hold values: initializers and sparse initializers,
+ * tensor and sparse-tensor attributes (a Constant's `sparse_value`), in subgraphs, in model-local function
+ * bodies and in training graphs.
+ */
 function tensorsOf(model: ModelProto): TensorProto[] {
   const out: TensorProto[] = [];
-  type Graphish = { initializer?: TensorProto[]; node?: { attribute?: { t?: TensorProto | null; tensors?: TensorProto[]; g?: Graphish | null; graphs?: Graphish[] }[] }[] };
-  const visit = (g: Graphish | null | undefined, depth: number): void => {
-    if (!g || depth > 64) return;
-    for (const t of g.initializer ?? []) out.push(t);
-    for (const n of g.node ?? []) {
+  const sparse = (s: SparseTensor | null | undefined): void => {
+    if (s?.values) out.push(s.values);
+    if (s?.indices) out.push(s.indices);
+  };
+  const nodes = (list: { attribute?: Attribute[] }[] | undefined, depth: number): void => {
+    for (const n of list ?? []) {
       for (const a of n.attribute ?? []) {
         if (a.t) out.push(a.t);
         for (const t of a.tensors ?? []) out.push(t);
+        sparse(a.sparseTensor);
+        for (const s of a.sparseTensors ?? []) sparse(s);
         visit(a.g, depth + 1);
         for (const sub of a.graphs ?? []) visit(sub, depth + 1);
       }
     }
   };
-  visit(model.graph as Graphish, 0);
+  const visit = (g: Graphish | null | undefined, depth: number): void => {
+    if (!g) return;
+    if (depth > MAX_DEPTH) throw new InvalidModelError(`The model nests subgraphs deeper than ${MAX_DEPTH} levels.`);
+    for (const t of g.initializer ?? []) out.push(t);
+    for (const s of g.sparseInitializer ?? []) sparse(s);
+    nodes(g.node, depth);
+  };
+  const m = model as unknown as Modelish;
+  visit(m.graph, 0);
+  for (const f of m.functions ?? []) nodes(f.node, 1);
+  for (const t of m.trainingInfo ?? []) {
+    visit(t.initialization, 1);
+    visit(t.algorithm, 1);
+  }
   return out;
+}
+
+/** Field numbers of the ONNX messages that (transitively) hold tensors, read from the encoded bytes. */
+const TENSOR_HOLDERS: Record<string, Record<number, string>> = {
+  model: { 7: 'graph', 20: 'training', 25: 'function' },
+  training: { 1: 'graph', 2: 'graph' },
+  graph: { 1: 'node', 5: 'tensor', 15: 'sparse' },
+  function: { 7: 'node', 11: 'attribute' },
+  node: { 5: 'attribute' },
+  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 22: 'sparse', 23: 'sparse' },
+  sparse: { 1: 'tensor', 2: 'tensor' },
+};
+
+/**
+ * Where a model's encoded bytes keep tensor values in external files, read from the protobuf fields
+ * themselves (so that fields the decoding schema does not know, such as IR 9's function attribute
+ * defaults, are not missed): a path per reference, e.g. `graph.node[3].attribute[0].sparse.tensor`.
+ */
+export function externalReferences(bytes: Uint8Array): string[] {
+  const found: string[] = [];
+  const walk = (message: Uint8Array, type: string, where: string, depth: number): void => {
+    if (depth > 4 * MAX_DEPTH) throw new InvalidModelError(`The model nests messages deeper than ${4 * MAX_DEPTH} levels.`);
+    const fields = proto.protobufMessage(message);
+    if (type === 'tensor') {
+      // data_location (14) EXTERNAL, or external_data (13) entries.
+      if (fields.some((f) => (f.number === 14 && f.varint === 1) || (f.number === 13 && f.bytes))) found.push(where);
+      return;
+    }
+    const holders = TENSOR_HOLDERS[type] as Record<number, string>;
+    const counts = new Map<number, number>();
+    for (const f of fields) {
+      const inner = holders[f.number];
+      if (!inner || !f.bytes) continue;
+      const k = counts.get(f.number) ?? 0;
+      counts.set(f.number, k + 1);
+      walk(f.bytes, inner, `${where}${where ? '.' : ''}${inner}[${k}]`, depth + 1);
+    }
+  };
+  walk(bytes, 'model', '', 0);
+  return found;
 }
 
 /** A tensor's external reference: file, byte offset and length (undefined = to the end of the file). */
@@ -173,7 +241,7 @@ async function readerFor(folder: unknown): Promise<FolderReader> {
   return fileReader(url ? fileURLToPath(url) : (folder as string));
 }
 
-/** Whether a decoded model keeps any tensor values in external files. */
+/** The tensors of a decoded model that keep their values in external files. */
 export function externalTensors(model: ModelProto): TensorProto[] {
   return tensorsOf(model).filter((t) => proto.isExternal(t));
 }
@@ -191,14 +259,23 @@ export async function inlineExternalData(bytes: Uint8Array, folder: ExternalData
   } catch (e) {
     throw new InvalidModelError(`The bytes are not an ONNX model: ${(e as Error).message}`, { cause: e });
   }
-  const external = externalTensors(model);
-  if (external.length === 0) return bytes;
-  const references = external.map(referenceOf);
+  // Every external reference, wherever the file keeps it: ONNX Runtime would read it relative to the
+  // working directory, so none may reach it unread.
+  const raw = externalReferences(bytes);
+  if (raw.length === 0) return bytes;
+  // A function's default attribute values (IR 9) are a field the decoding schema predates.
+  const unreadable = raw.filter((where) => /^function\[\d+\]\.attribute\[/.test(where));
+  if (unreadable.length > 0) {
+    throw new InvalidModelError(
+      `The model keeps external data where this library cannot read it (${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ', …' : ''}: default attribute values of a model-local function); it is refused rather than let ONNX Runtime read files relative to the working directory.`,
+    );
+  }
+  const references = externalTensors(model).map(referenceOf);
   if (folder === undefined || folder === null) {
     const files = [...new Set(references.map((r) => r.location))].slice(0, 3).map((f) => `'${f.slice(0, 60)}'`);
     throw new ArgumentError(
       'externalDataFolder',
-      `the folder holding the model's external data (${references.length} tensor(s) are stored outside the .onnx file, in ${files.join(', ')})`,
+      `the folder holding the model's external data (${raw.length} tensor(s) are stored outside the .onnx file${files.length ? `, in ${files.join(', ')}` : ''})`,
       'none',
       'Pass fromOnnx(ort, file, { externalDataFolder }); a model file path alone is not trusted as one.',
     );
@@ -218,5 +295,12 @@ export async function inlineExternalData(bytes: Uint8Array, folder: ExternalData
     ref.tensor.externalData = [];
     proto.checkTensorProto(ref.tensor, 'Tensor');
   }
-  return proto.encodeModel(model);
+  const inlined = proto.encodeModel(model);
+  const left = externalReferences(inlined);
+  if (left.length > 0) {
+    throw new InvalidModelError(
+      `The model keeps external data where this library cannot read it (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''}); it is refused rather than let ONNX Runtime read files relative to the working directory.`,
+    );
+  }
+  return inlined;
 }

@@ -17,7 +17,7 @@ import {
   type Model,
 } from '@attribution/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
-import { externalTensors, inlineExternalData, type ExternalDataFolder } from './external-data.js';
+import { externalReferences, inlineExternalData, type ExternalDataFolder } from './external-data.js';
 import { finiteDifferenceCost, finiteDifferenceGradient } from './finite-difference.js';
 import { hostBackend, type OnnxTensor } from './host-backend.js';
 import { HostTensor, fromNumbers, type HostType } from './host-tensor.js';
@@ -93,7 +93,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     private readonly options: OnnxModelOptions = {},
   ) {
     this.graph = new Graph(bytes);
-    const external = externalTensors(this.graph.model as never);
+    const external = externalReferences(bytes);
     if (external.length > 0) {
       // ONNX Runtime would read external files relative to the working directory: only fromOnnx, with a
       // folder the caller trusts, may resolve them.

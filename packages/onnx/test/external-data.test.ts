@@ -162,3 +162,100 @@ describe('external data', () => {
     expect(await outputOf(ortNode, model(), { externalDataFolder: path.join(root, 'nope') })).toHaveLength(4);
   });
 });
+
+describe('external data anywhere ONNX allows it goes through the same confinement', () => {
+  const external = (t: proto.TensorProto, location: string, offset = '8', length = '8'): proto.TensorProto => {
+    t.rawData = new Uint8Array(0);
+    t.dataLocation = 1;
+    t.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: offset },
+      { key: 'length', value: length },
+    ];
+    return t;
+  };
+  // S = sparse [3] with values B (external) at indices 0 and 2: [0.1, 0, -0.2].
+  const sparse = (location: string): object => ({ values: external(makeTensor('S', DataType.FLOAT, [2], B), location), indices: makeTensor('', DataType.INT64, [2], [0, 2]), dims: [3] });
+  const wrap = (graph: object, extra: object = {}): Uint8Array =>
+    encodeModel(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }, { domain: 'custom', version: 1 }], graph, ...extra }) as never);
+  const io = { input: [makeValueInfo('x', DataType.FLOAT, ['batch', 3])], output: [makeValueInfo('y', DataType.FLOAT, ['batch', 3])] };
+  const sparseConstant = (location: string): proto.NodeProto => {
+    const n = makeNode('Constant', [], ['S']);
+    n.attribute = [onnx.AttributeProto.create({ name: 'sparse_value', type: onnx.AttributeProto.AttributeType.SPARSE_TENSOR, sparseTensor: sparse(location) as never }) as never];
+    return n;
+  };
+  const placements: [string, (location: string) => Uint8Array][] = [
+    ['a sparse initializer', (location) => wrap({ name: 'g', node: [makeNode('Add', ['x', 'S'], ['y'])], sparseInitializer: [sparse(location)], ...io })],
+    ["a Constant's sparse_value", (location) => wrap({ name: 'g', node: [sparseConstant(location), makeNode('Add', ['x', 'S'], ['y'])], ...io })],
+    [
+      'a model-local function body',
+      (location) =>
+        wrap(
+          { name: 'g', node: [{ ...makeNode('AddS', ['x'], ['y']), domain: 'custom' }], ...io },
+          { irVersion: 9, functions: [onnx.FunctionProto.create({ name: 'AddS', domain: 'custom', input: ['x'], output: ['y'], node: [sparseConstant(location), makeNode('Add', ['x', 'S'], ['y'])] as never, opsetImport: [{ domain: '', version: 13 }] })] },
+        ),
+    ],
+    [
+      'a Constant in a nested subgraph',
+      (location) => {
+        const c = makeNode('Constant', [], ['S']);
+        c.attribute = [onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: external(makeTensor('S', DataType.FLOAT, [3], [0, 0, 0]), location, '16', '12') }) as never];
+        const branch = onnx.GraphProto.create({ name: 'b', node: [c, makeNode('Add', ['x', 'S'], ['z'])] as never, output: [makeValueInfo('z', DataType.FLOAT)] });
+        const iff = makeNode('If', ['cond'], ['y']);
+        iff.attribute = [
+          onnx.AttributeProto.create({ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }) as never,
+          onnx.AttributeProto.create({ name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }) as never,
+        ];
+        return wrap({ name: 'g', node: [iff], initializer: [makeTensor('cond', DataType.BOOL, [], [1])], ...io });
+      },
+    ],
+    [
+      'a training graph',
+      (location) =>
+        wrap(
+          { name: 'g', node: [makeNode('Identity', ['x'], ['y'])], ...io },
+          { trainingInfo: [{ initialization: { name: 'init', initializer: [external(makeTensor('T', DataType.FLOAT, [2], B), location)], output: [makeValueInfo('T', DataType.FLOAT)] } }] },
+        ),
+    ],
+  ];
+
+  for (const [where, build] of placements) {
+    it(`${where}: refused without externalDataFolder, confined with it, inlined when inside`, async () => {
+      await expect(fromOnnx(ortNode, build('weights.bin'))).rejects.toThrow(/externalDataFolder: expected the folder holding the model's external data \(\d tensor\(s\) are stored outside the \.onnx file/);
+      expect(() => new OnnxModel(ortNode, build('weights.bin'))).toThrow(/got a model with \d tensor\(s\) in external files/);
+      await expect(fromOnnx(ortNode, build('../outside/secret.bin'), { externalDataFolder: folder })).rejects.toThrow(/a '\.\.' segment that leaves the folder/);
+      await expect(fromOnnx(ortNode, build('escape.bin'), { externalDataFolder: folder })).rejects.toThrow(/outside/);
+      const model = await fromOnnx(ortNode, build('weights.bin'), { externalDataFolder: folder });
+      const { output } = await model.forward({ inputs: [x] });
+      expect(output.dims).toEqual([2, 3]);
+      model.dispose();
+    });
+  }
+
+  it('the ./.env attack: a sparse initializer naming a file of the working directory is refused, never read', async () => {
+    const cwd = process.cwd();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-env-'));
+    fs.writeFileSync(path.join(work, '.env'), floats([1234, 5678]));
+    process.chdir(work);
+    try {
+      await expect(fromOnnx(ortNode, placements[0]![1]('.env'))).rejects.toThrow(ArgumentError);
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("external data in a function's default attribute values (a field the decoder predates) is found in the bytes and refused", async () => {
+    // The function's attribute_proto (field 11 of FunctionProto) holds a tensor default with external data.
+    const attr = onnx.AttributeProto.encode(onnx.AttributeProto.create({ name: 'w', type: onnx.AttributeProto.AttributeType.TENSOR, t: external(makeTensor('D', DataType.FLOAT, [2], B), '.env') }) as never).finish();
+    const fn = onnx.FunctionProto.encode(onnx.FunctionProto.create({ name: 'F', domain: 'custom', input: ['x'], output: ['y'], node: [makeNode('Identity', ['x'], ['y'])] as never, opsetImport: [{ domain: '', version: 13 }] })).finish();
+    const varint = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...varint(v >>> 7)]);
+    const field = (n: number, payload: Uint8Array): number[] => [...varint(n * 8 + 2), ...varint(payload.length), ...payload];
+    const fnWithDefault = Uint8Array.from([...fn, ...field(11, attr)]);
+    const base = wrap({ name: 'g', node: [{ ...makeNode('F', ['x'], ['y']), domain: 'custom' }], ...io }, { irVersion: 9 });
+    const bytes = Uint8Array.from([...base, ...field(25, fnWithDefault)]);
+    // With or without a folder: no folder would make it readable.
+    await expect(fromOnnx(ortNode, bytes)).rejects.toThrow(InvalidModelError);
+    await expect(fromOnnx(ortNode, bytes, { externalDataFolder: folder })).rejects.toThrow(/keeps external data where this library cannot read it \(function\[0\]\.attribute\[0\]\.tensor\[0\]: default attribute values of a model-local function\)/);
+  });
+});

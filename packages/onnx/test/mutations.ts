@@ -12,7 +12,7 @@ export interface Mutation {
   readonly apply: (bytes: Uint8Array, rng: Random) => Uint8Array;
 }
 
-const { decodeModel, encodeModel, DataType } = proto;
+const { decodeModel, encodeModel, DataType, onnx } = proto;
 type ModelProto = ReturnType<typeof decodeModel>;
 type GraphProto = NonNullable<ModelProto['graph']>;
 
@@ -259,6 +259,24 @@ export const protoMutations: readonly Mutation[] = [
         { key: 'location', value: location },
         { key: pick(rng, ['offset', 'length', 'checksum']) as string, value: pick(rng, ['0', '-1', '99999999999999999999', 'x']) as string },
       ];
+    }),
+  },
+  {
+    name: 'external data in a sparse initializer or a sparse_value',
+    apply: edit((g, rng) => {
+      const t = pick(rng, g.initializer.filter((i) => i.dataType === DataType.FLOAT && i.dims.length > 0));
+      if (!t) return;
+      const location = pick(rng, ['/etc/passwd', '../../etc/passwd', 'weights.bin', '.env', 'a/../../b']) as string;
+      const values = onnx.TensorProto.create({ name: t.name, dataType: DataType.FLOAT, dims: [1], dataLocation: 1, externalData: [{ key: 'location', value: location }] });
+      const sparse = onnx.SparseTensorProto.create({ values, indices: onnx.TensorProto.create({ dataType: DataType.INT64, dims: [1], int64Data: [0] }), dims: t.dims });
+      if (rng.next() < 0.5) {
+        g.initializer = g.initializer.filter((i) => i !== t);
+        g.sparseInitializer = [...(g.sparseInitializer ?? []), sparse as never];
+      } else {
+        g.initializer = g.initializer.filter((i) => i !== t);
+        const node = onnx.NodeProto.create({ opType: 'Constant', output: [t.name], attribute: [{ name: 'sparse_value', type: onnx.AttributeProto.AttributeType.SPARSE_TENSOR, sparseTensor: sparse }] });
+        g.node.unshift(node as never);
+      }
     }),
   },
   {

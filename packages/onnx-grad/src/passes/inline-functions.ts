@@ -1,6 +1,6 @@
 import { InvalidModelError } from '../errors.js';
 import { Graph, subgraphs } from '../graph.js';
-import { onnx, type AttributeProto, type FunctionProto, type GraphProto, type NodeProto } from '../proto.js';
+import { onnx, protobufFields as fields, type AttributeProto, type FunctionProto, type GraphProto, type NodeProto } from '../proto.js';
 
 /** How deep function calls may nest (a hostile file could make a function call itself). */
 const MAX_DEPTH = 16;
@@ -47,41 +47,6 @@ export function inlineFunctions(graph: Graph, source?: Uint8Array): boolean {
   graph.model.functions = [];
   if (changed) graph.refresh();
   return changed;
-}
-
-/** Reads a protobuf varint at `at`; returns [value, next offset]. */
-function varint(bytes: Uint8Array, at: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < bytes.length && i < at + 10; i++) {
-    const b = bytes[i] as number;
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value, i + 1];
-  }
-  throw new InvalidModelError('The model file has a malformed protobuf varint.');
-}
-
-/** The length-delimited fields `field` of a protobuf message, as byte views. */
-function fields(bytes: Uint8Array, field: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const [tag, next] = varint(bytes, at);
-    at = next;
-    const wire = tag % 8;
-    const number = Math.floor(tag / 8);
-    if (wire === 0) at = varint(bytes, at)[1];
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else if (wire === 2) {
-      const [length, start] = varint(bytes, at);
-      if (start + length > bytes.length) throw new InvalidModelError('The model file has a truncated protobuf field.');
-      if (number === field) out.push(bytes.subarray(start, start + length));
-      at = start + length;
-    } else throw new InvalidModelError(`The model file has a protobuf field of unknown wire type ${wire}.`);
-  }
-  return out;
 }
 
 /** `attribute_proto` (field 11) of each `ModelProto.functions` entry (field 25), by domain and name. */
