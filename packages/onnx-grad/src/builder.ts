@@ -13,6 +13,7 @@ import { specialiseInputs, specialiseValues } from './passes/specialise.js';
 import { topoSort } from './passes/topo-sort.js';
 import { upgradeOpset } from './passes/upgrade.js';
 import { encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
+import { checkLimit, type BuildLimits } from './limits.js';
 import { inferShapes } from './shapes.js';
 
 /** What to build from a model. */
@@ -44,6 +45,8 @@ export interface TransformOptions {
    * from the model built.
    */
   readonly inputValues?: Readonly<Record<string, readonly number[]>>;
+  /** Bounds on what the builder creates (nodes, constant sizes); see {@link BuildLimits}. */
+  readonly limits?: BuildLimits;
 }
 
 /** A model input of a transformed model. */
@@ -123,7 +126,8 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
   const newOutputs: { name: string; elemType: number; shape?: Dim[] }[] = [{ name: output, ...metaOf(graph, output) }];
   let gradients: string[] = [];
   let weights: string | undefined;
-  let emitter = new Emitter(graph);
+  checkLimit('maxNodes', graph.graph.node.length, options.limits, 'The model\'s node count');
+  let emitter = new Emitter(graph, '__grad', options.limits);
   if (options.wrt && wantsGradients) {
     for (const name of options.wrt) {
       if (!graph.isFloat(name)) {
@@ -133,8 +137,8 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     const outMeta = metaOf(graph, output);
     if (!isFloatType(outMeta.elemType)) throw new ArgumentError('output', 'a floating-point output', `'${output}' of type ${emitter.describeType(output)}`);
     const rules = options.rules ?? 'gradient';
-    simplify(graph, output, options.wrt, rules);
-    emitter = new Emitter(graph);
+    simplify(graph, output, options.wrt, rules, options.limits);
+    emitter = new Emitter(graph, '__grad', options.limits);
     weights = WEIGHTS_INPUT;
     const weightsMeta = metaOf(graph, output);
     g.input.push(makeValueInfo(weights, weightsMeta.elemType, weightsMeta.shape));
@@ -155,6 +159,7 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     return name;
   });
 
+  checkLimit('maxNodes', g.node.length + emitter.nodes.length, options.limits, 'The gradient model\'s node count');
   // (No spreading: a gradient model can have hundreds of thousands of nodes.)
   for (const n of emitter.nodes) g.node.push(n);
   for (const t of emitter.initializers) g.initializer.push(t);
@@ -175,7 +180,7 @@ function metaOf(graph: Graph, name: string): { elemType: number; shape?: Dim[] }
  * inlining of `If`s whose condition became constant, until nothing changes; then decompositions of the
  * operators on the gradient path that have no rule, and folding again.
  */
-function simplify(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet): void {
+function simplify(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet, limits?: BuildLimits): void {
   const settle = (): void => {
     for (let round = 0; round < 32; round++) {
       const folded = foldConstants(graph);
@@ -185,7 +190,7 @@ function simplify(graph: Graph, output: string, wrt: readonly string[], rules: R
   };
   settle();
   const { onPath } = analyse(graph, output, wrt, rules);
-  const expanded = expandNodes(graph, (node) => onPath.has(node) && !getGradient(node.opType, rules, node.domain) && getDecomposition(node.opType, node.domain) !== undefined);
+  const expanded = expandNodes(graph, (node) => onPath.has(node) && !getGradient(node.opType, rules, node.domain) && getDecomposition(node.opType, node.domain) !== undefined, limits);
   if (expanded) {
     topoSort(graph.graph);
     graph.refresh();

@@ -1,5 +1,6 @@
 import { BackendError } from '@attribution/tensor';
 import { type Graph, type Dim } from './graph.js';
+import { checkLimit, type BuildLimits } from './limits.js';
 import { DataType, makeNode, makeTensor, typeName, type AttrValue, type NodeProto, type TensorProto } from './proto.js';
 
 const isNum = (d: Dim | undefined): d is number => typeof d === 'number';
@@ -18,6 +19,7 @@ export class Emitter {
   constructor(
     readonly graph: Graph,
     readonly prefix = '__grad',
+    readonly limits?: BuildLimits,
   ) {}
 
   get opset(): number {
@@ -43,6 +45,7 @@ export class Emitter {
 
   /** A constant tensor (an initializer); equal constants are shared. */
   constant(values: ArrayLike<number>, type: number, dims: readonly number[]): string {
+    checkLimit('maxConstantElements', values.length, this.limits, 'A constant of the gradient model');
     const key = `${type}|${dims.join(',')}|${Array.from(values).join(',')}`;
     let name = this.constants.get(key);
     if (!name) {
@@ -55,6 +58,7 @@ export class Emitter {
 
   /** A large constant (an initializer), never shared: for derived weights. */
   weights(values: ArrayLike<number>, type: number, dims: readonly number[]): string {
+    checkLimit('maxConstantElements', values.length, this.limits, 'A constant of the gradient model');
     const name = this.name('weights');
     this.initializers.push(makeTensor(name, type, dims, values));
     return name;

@@ -14,6 +14,7 @@ export { foldConstants, foldableOps } from './passes/fold.js';
 export { hasShapeArithmetic } from './passes/specialise.js';
 export { getGradient, gradientOps, opKey, registerGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
 export { Emitter } from './emitter.js';
+export { DEFAULT_LIMITS, type BuildLimits } from './limits.js';
 export { Graph, type Dim, type ValueMeta } from './graph.js';
 export { inspectModel, type ModelSummary } from './inspect.js';
 export { gradientMinOpset, operatorTable, renderOperatorTable, type GradientSupport, type OperatorRow } from './operator-table.js';

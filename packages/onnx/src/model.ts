@@ -1,4 +1,4 @@
-import { Graph, InvalidModelError, hasShapeArithmetic, inferShapes, topoSort, transformModel, type Dim, type TransformedModel } from '@attribution/onnx-grad';
+import { DEFAULT_LIMITS, Graph, InvalidModelError, hasShapeArithmetic, inferShapes, topoSort, transformModel, type BuildLimits, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
   closestName,
@@ -54,6 +54,11 @@ export interface OnnxModelOptions {
    * data ignore it.
    */
   readonly externalDataFolder?: ExternalDataFolder;
+  /**
+   * Bounds on the gradient models built (`maxNodes`, default 2,000,000; `maxConstantElements`, default 2²⁶):
+   * a model whose gradient model would exceed one is refused with an error that names it.
+   */
+  readonly limits?: BuildLimits;
 }
 
 const ELEM: Record<number, HostType | undefined> = { 1: 'float32', 11: 'float64', 6: 'int32', 7: 'int64', 9: 'bool' };
@@ -181,7 +186,7 @@ export class OnnxModel implements Model<OnnxTensor> {
         // Differentiating a layer tensor (neuron methods): it becomes the output, the model output is captured.
         const transformed = untouched
           ? this.asGiven()
-          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values });
+          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
           const session = await this.ort.InferenceSession.create(transformed.bytes, options);
@@ -375,13 +380,23 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 }
 
-const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder'];
+const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits'];
 
 /** Rejects unknown option names of {@link fromOnnx} (a misspelt `externalDataFolder` must not pass silently). */
 function checkModelOptions(options: unknown): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ArgumentError('fromOnnx options', 'an options object', describeValue(options));
+  }
+  const limits = (options as OnnxModelOptions).limits;
+  if (limits !== undefined) {
+    if (limits === null || typeof limits !== 'object') throw new ArgumentError('limits', `an object with ${Object.keys(DEFAULT_LIMITS).join(', ')}`, describeValue(limits));
+    for (const [name, value] of Object.entries(limits)) {
+      if (!(name in DEFAULT_LIMITS)) {
+        throw new ArgumentError('limits', `only ${Object.keys(DEFAULT_LIMITS).join(', ')}`, `'${name}'`, closestName(name, Object.keys(DEFAULT_LIMITS)) ? `Did you mean ${closestName(name, Object.keys(DEFAULT_LIMITS))}?` : undefined);
+      }
+      if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 1)) throw new ArgumentError(`limits.${name}`, 'a positive integer', describeValue(value));
+    }
   }
   for (const key of Object.keys(options)) {
     if (OPTION_NAMES.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;

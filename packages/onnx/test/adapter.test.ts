@@ -142,3 +142,24 @@ describe('fromOnnx', () => {
     model.dispose();
   });
 });
+
+describe('limits on the gradient models built', () => {
+  const cnn = fixture('models/cnn.onnx');
+  const x = tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), [1, 1, 8, 8]);
+
+  it('a gradient model over maxNodes or with a constant over maxConstantElements is refused, naming the limit and how to raise it', async () => {
+    const small = await fromOnnx(ort, cnn, { limits: { maxNodes: 12 } });
+    await expect(new Saliency(small).attribute(x, { target: 0 })).rejects.toThrow(/The gradient model's node count \(\d+\) exceeds the limit maxNodes = 12; raise it with fromOnnx\(ort, model, \{ limits: \{ maxNodes: … \} \}\)/);
+    // The forward pass is the model file itself: no limit applies to it.
+    expect((await small.forward({ inputs: [x] })).output.dims).toEqual([1, 4]);
+    small.dispose();
+    const tiny = await fromOnnx(ort, cnn, { limits: { maxConstantElements: 8 } });
+    await expect(new Saliency(tiny).attribute(x, { target: 0 })).rejects.toThrow(/A constant of the gradient model \(\d+\) exceeds the limit maxConstantElements = 8/);
+    tiny.dispose();
+  });
+
+  it('bad limits are refused with the names that exist', async () => {
+    await expect(fromOnnx(ort, cnn, { limits: { maxNode: 5 } as never })).rejects.toThrow(/limits: expected only maxNodes, maxConstantElements, got 'maxNode'\. Did you mean maxNodes\?/);
+    await expect(fromOnnx(ort, cnn, { limits: { maxNodes: 0 } })).rejects.toThrow(/limits\.maxNodes: expected a positive integer, got 0/);
+  });
+});

@@ -1,6 +1,7 @@
 import { nodeContext } from '../context.js';
 import { Emitter } from '../emitter.js';
 import { Graph } from '../graph.js';
+import type { BuildLimits } from '../limits.js';
 import type { GradContext } from '../gradients/types.js';
 import { opKey } from '../gradients/index.js';
 import { makeNode, type NodeProto } from '../proto.js';
@@ -57,7 +58,7 @@ export function decomposedOps(): string[] {
  * Replaces every node `select` chooses that has a decomposition by its expansion, in place (the expansion's
  * results are renamed to the node's outputs). Returns whether the graph changed; the caller re-infers shapes.
  */
-export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean): boolean {
+export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean, limits?: BuildLimits): boolean {
   let changed = false;
   const nodes: NodeProto[] = [];
   let k = 0;
@@ -67,7 +68,7 @@ export function expandNodes(graph: Graph, select: (node: NodeProto) => boolean):
       nodes.push(node);
       continue;
     }
-    const e = new Emitter(graph, `__expand${k++}/${Graph.label(node)}`);
+    const e = new Emitter(graph, `__expand${k++}/${Graph.label(node)}`, limits);
     const outputs = decomposition.expand(nodeContext(graph, e, node));
     for (const n of e.nodes) emitted.add(n);
     for (const n of e.nodes) nodes.push(n);
