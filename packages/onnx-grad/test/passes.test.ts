@@ -89,6 +89,30 @@ describe('subgraphs read names from the outer scope', () => {
     expect(Array.from(out.y!.data as Float32Array)).toEqual([2, 1, 7, 1]);
   });
 
+  it('a Loop body reading a graph input and an initializer from the outer scope keeps them through pruning', async () => {
+    // y = Loop 3 times: acc ← acc · w + x (the body reads x and w from the outer scope).
+    const body = onnx.GraphProto.create({
+      name: 'body',
+      node: [makeNode('Mul', ['acc_in', 'w'], ['m']), makeNode('Add', ['m', 'x'], ['acc_out']), makeNode('Identity', ['cond_in'], ['cond_out'])] as never,
+      input: [makeValueInfo('i', DataType.INT64, []), makeValueInfo('cond_in', DataType.BOOL, []), makeValueInfo('acc_in', DataType.FLOAT, [2, 2])],
+      output: [makeValueInfo('cond_out', DataType.BOOL, []), makeValueInfo('acc_out', DataType.FLOAT, [2, 2])],
+    }) as unknown as GraphProto;
+    const loop = makeNode('Loop', ['trips', '', 'zero'], ['acc']);
+    loop.attribute.push(onnx.AttributeProto.create({ name: 'body', type: onnx.AttributeProto.AttributeType.GRAPH, g: body as never }) as never);
+    const bytes = modelBytes(
+      [makeNode('Relu', ['x'], ['r']), loop, makeNode('Add', ['acc', 'r'], ['y'])],
+      [makeValueInfo('x', DataType.FLOAT, [2, 2])],
+      ['y'],
+      [makeTensor('w', DataType.FLOAT, [2, 2], [0.5, 0.5, 0.5, 0.5]), makeTensor('trips', DataType.INT64, [], [3]), makeTensor('zero', DataType.FLOAT, [2, 2], [0, 0, 0, 0])],
+    );
+    const built = transformModel(bytes, { capture: ['r'] });
+    const out = await run(built.bytes, { x });
+    // acc: 0 → x → 1.5x → 1.75x; y = 1.75x + relu(x)
+    const xs = [0.5, -1, 2, -3];
+    expect(Array.from(out.y!.data as Float32Array)).toEqual(xs.map((v) => 1.75 * v + Math.max(v, 0)));
+    expect(() => transformModel(bytes, { wrt: ['x'] })).toThrow(/No gradient rule for ONNX operator Loop \(1 node/);
+  });
+
   it('an If on a run-time condition is named in the refusal of gradients', () => {
     expect(() => transformModel(make('input'), { wrt: ['x'] })).toThrow(/No gradient rule for ONNX operator If \(1 node/);
   });
