@@ -86,3 +86,16 @@ export function checkSeed(value: unknown): number | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ArgumentError('seed', 'a non-negative integer', String(value));
   return value;
 }
+
+/**
+ * Validates a `seed` option of a method that takes one seed per example: a non-negative integer (one seed for
+ * the call), an array of `n` of them (one per example of the batch of `n`), or undefined (a random seed).
+ * Without `n` only the form is checked (the length is checked once the batch size is known).
+ */
+export function checkSeeds(value: unknown, n?: number): number | readonly number[] | undefined {
+  if (!Array.isArray(value)) return checkSeed(value);
+  const bad = value.findIndex((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0);
+  if (bad >= 0) throw new ArgumentError(`seed[${bad}]`, 'a non-negative integer (one seed per example)', String(value[bad]));
+  if (n !== undefined && value.length !== n) throw new ArgumentError('seed', `one seed for the call or one per example (${n})`, `${value.length} seeds`);
+  return value as number[];
+}

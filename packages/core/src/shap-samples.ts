@@ -3,8 +3,8 @@ import { gatherArgs } from './args.js';
 import { checkRowLimit, exampleRanges } from './batching.js';
 import { prepareDistribution, type BaselineDistribution } from './distribution.js';
 import type { PreparedInputs } from './inputs.js';
-import { addRowNoise, callSeed } from './noise.js';
-import { checkInteger, checkSeed, throwIfAborted, type RunOptions } from './options.js';
+import { addRowNoise, callSeeds, type ExampleSeeds } from './noise.js';
+import { checkInteger, checkSeeds, throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
 import type { TargetSelection } from './target.js';
 
@@ -36,8 +36,11 @@ export interface ShapSamplingOptions<T> extends RunOptions {
   readonly stdevs?: number | readonly number[];
   /** The most rows one model call may see (the N·nSamples samples are split across calls). */
   readonly internalBatchSize?: number;
-  /** Seed of the draws: the same seed gives the same result (default: a random seed). */
-  readonly seed?: number;
+  /**
+   * Seed of the draws: the same seed gives the same result (default: a random seed). One seed per example
+   * makes each example's draws depend on its seed alone, so its attribution is the same in any batch.
+   */
+  readonly seed?: number | readonly number[];
 }
 
 /** Per input, the standard deviations of a `stdevs` option (a number for all inputs, or one per input). */
@@ -56,7 +59,8 @@ export const MAX_SAMPLE_ROWS = 10_000_000;
 export interface ShapSampling<T> {
   readonly samples: number;
   readonly stdevs: number[];
-  readonly seed: number;
+  /** One seed for the call, or one per example. */
+  readonly seed: number | ExampleSeeds;
   readonly maxRows?: number;
   readonly distribution: { readonly tensors: readonly T[]; readonly rows: number };
 }
@@ -72,7 +76,7 @@ export async function prepareShapSampling<T>(b: Backend<T>, options: ShapSamplin
     );
   }
   const maxRows = checkRowLimit('internalBatchSize', options.internalBatchSize);
-  const seed = callSeed(checkSeed(options.seed));
+  const seed = callSeeds(checkSeeds(options.seed, x.batchSize), samples);
   const stdevs = checkStdevs(options.stdevs, x.tensors.length, 0);
   const distribution = await prepareDistribution(b, options.baselines, x, 1);
   return { samples, stdevs, seed, maxRows, distribution };
@@ -93,9 +97,7 @@ export async function forEachShapSample<T>(
 ): Promise<void> {
   const b: Backend<T> = model.backend;
   const rowsTotal = call.x.batchSize * options.samples;
-  const rng = createRandom(options.seed);
-  const refIndex = Array.from({ length: rowsTotal }, () => rng.int(options.distribution.rows));
-  const alphas = Array.from({ length: rowsTotal }, () => rng.next());
+  const { refIndex, alphas } = drawReferences(options, rowsTotal);
   const ranges = exampleRanges(rowsTotal, 1, options.maxRows);
   let done = 0;
   for (const [start, end] of ranges) {
@@ -114,6 +116,27 @@ export async function forEachShapSample<T>(
     scope.free(args.filter((a): a is T => b.isTensor(a) && !call.args.includes(a)));
     run.onProgress?.({ done: ++done, total: ranges.length });
   }
+}
+
+/**
+ * The reference row and α of every expanded row: from one stream for the call (all references, then all α),
+ * or per example from its own seed (its references, then its α).
+ */
+function drawReferences<T>(options: ShapSampling<T>, rowsTotal: number): { refIndex: number[]; alphas: number[] } {
+  const { seed, distribution, samples } = options;
+  if (typeof seed === 'number') {
+    const rng = createRandom(seed);
+    const refIndex = Array.from({ length: rowsTotal }, () => rng.int(distribution.rows));
+    return { refIndex, alphas: Array.from({ length: rowsTotal }, () => rng.next()) };
+  }
+  const refIndex: number[] = [];
+  const alphas: number[] = [];
+  seed.perExample.forEach((s) => {
+    const rng = createRandom(s);
+    for (let j = 0; j < samples; j++) refIndex.push(rng.int(distribution.rows));
+    for (let j = 0; j < samples; j++) alphas.push(rng.next());
+  });
+  return { refIndex, alphas };
 }
 
 /**

@@ -1,5 +1,4 @@
-import { Attribution, RUN_OPTION_NAMES, checkInteger, checkOptionNames, checkPerturbationsPerEval, checkSeed, weightedLeastSquares } from '@attribution/core';
-import { createRandom } from '@attribution/tensor';
+import { Attribution, RUN_OPTION_NAMES, checkInteger, checkOptionNames, checkPerturbationsPerEval, checkSeeds, weightedLeastSquares } from '@attribution/core';
 import { surrogateAttributions, type SurrogateOptions } from './surrogate.js';
 import type { AttributionResult } from './types.js';
 
@@ -29,7 +28,7 @@ export class KernelShap<T> extends Attribution<T> {
     checkOptionNames(options, OPTION_NAMES, 'KernelShap.attribute');
     const nSamples = checkInteger('nSamples', options.nSamples ?? 25, 1);
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
-    const rng = createRandom(checkSeed(options.seed));
+    checkSeeds(options.seed);
     // Coalition sizes k ∈ 1…M−1 with probability ∝ (M−1)/(k(M−k)): the weights, computed once per M.
     let sizeWeights: { m: number; weights: number[]; total: number } | undefined;
     const weightsFor = (m: number): { weights: number[]; total: number } => {
@@ -48,8 +47,7 @@ export class KernelShap<T> extends Attribution<T> {
     };
     return surrogateAttributions(this.model, inputs, options, perEval, {
       nSamples,
-      rng,
-      sample(s, m) {
+      sample(s, m, rng) {
         const z = new Uint8Array(m);
         if (s === 0 || m === 1) {
           if (s % 2 === 0) z.fill(1);

@@ -4,11 +4,11 @@ import {
   checkInteger,
   checkOptionNames,
   checkPerturbationsPerEval,
-  checkSeed,
+  checkSeeds,
   weightedLasso,
   weightedLeastSquares,
 } from '@attribution/core';
-import { ArgumentError, createRandom } from '@attribution/tensor';
+import { ArgumentError } from '@attribution/tensor';
 import { surrogateAttributions, type SurrogateOptions } from './surrogate.js';
 import type { AttributionResult } from './types.js';
 
@@ -50,7 +50,7 @@ export class Lime<T> extends Attribution<T> {
     checkOptionNames(options, OPTION_NAMES, 'Lime.attribute');
     const nSamples = checkInteger('nSamples', options.nSamples ?? 25, 1);
     const perEval = checkPerturbationsPerEval(options.perturbationsPerEval);
-    const rng = createRandom(checkSeed(options.seed));
+    checkSeeds(options.seed);
     const alpha = options.alpha ?? 0.01;
     const width = options.kernelWidth ?? 1;
     const distance = options.distance ?? 'cosine';
@@ -61,8 +61,7 @@ export class Lime<T> extends Attribution<T> {
     if (surrogate !== 'lasso' && surrogate !== 'linear-regression') throw new ArgumentError('interpretableModel', "'lasso' or 'linear-regression'", String(surrogate));
     return surrogateAttributions(this.model, inputs, options, perEval, {
       nSamples,
-      rng,
-      sample: (_s, m) => Uint8Array.from({ length: m }, () => (rng.next() < 0.5 ? 1 : 0)),
+      sample: (_s, m, rng) => Uint8Array.from({ length: m }, () => (rng.next() < 0.5 ? 1 : 0)),
       similarity(_bits, original, perturbedCopy) {
         const perturbed = perturbedCopy();
         let d: number;

@@ -2,10 +2,11 @@ import {
   Attribution,
   RUN_OPTION_NAMES,
   addRowNoise,
-  callSeed,
+  callSeeds,
   checkBoolean,
   checkInteger,
-  checkSeed,
+  checkSeeds,
+  deriveSeed,
   checkStdevs,
   normalizeArgs,
   prepareDistribution,
@@ -16,11 +17,12 @@ import {
   restoreStructure,
   throwIfAborted,
   withScope,
+  type ExampleSeeds,
   type RunOptions,
   type Scope,
 } from '@attribution/core';
 import { ArgumentError, createRandom, type Backend } from '@attribution/tensor';
-import type { AttributionResult, SamplingOptions } from './types.js';
+import type { AttributionResult, ExampleSamplingOptions } from './types.js';
 
 /** Anything with Captum's `attribute(inputs, options)` shape: the methods of this package. */
 export interface AttributionMethod<T> extends Attribution<T> {
@@ -28,7 +30,7 @@ export interface AttributionMethod<T> extends Attribution<T> {
 }
 
 /** Options of {@link NoiseTunnel.attribute}: its own, plus those of the wrapped method (passed on). */
-export interface NoiseTunnelOptions extends RunOptions, SamplingOptions {
+export interface NoiseTunnelOptions extends RunOptions, ExampleSamplingOptions {
   /** How the noisy attributions are combined (default `'smoothgrad'`: their mean). */
   readonly ntType?: 'smoothgrad' | 'smoothgrad_sq' | 'vargrad';
   /** Noisy copies per example (default 5). */
@@ -77,16 +79,17 @@ export class NoiseTunnel<T> extends Attribution<T> {
     const samples = checkInteger('nSamples', options.nSamples ?? 5, 1);
     const perRound = Math.min(samples, checkInteger('nSamplesBatchSize', options.nSamplesBatchSize ?? samples, 1));
     const fromDistribution = checkBoolean('drawBaselineFromDistrib', options.drawBaselineFromDistrib ?? false);
-    const seed = callSeed(checkSeed(options.seed));
+    checkSeeds(options.seed);
     const wrapped = Object.fromEntries(Object.entries(options).filter(([key]) => !OWN.includes(key)));
     const b = this.backend;
     return withScope(b, async (scope) => {
       const x = await prepareInputs(b, inputs, { needsGradient: false });
       const stdevs = checkStdevs(options.stdevs, x.tensors.length, 1);
       const n = x.batchSize;
+      // One seed for the call, or per example: copy j of example e then draws from e's seed and j alone.
+      const seed = callSeeds(checkSeeds(options.seed, n), samples);
       const distribution = fromDistribution ? await prepareDistribution(b, wrapped.baselines, x, 1) : undefined;
-      const rng = createRandom(seed);
-      const drawn = distribution ? Array.from({ length: n * samples }, () => rng.int(distribution.rows)) : [];
+      const drawn = distribution ? drawRows(seed, n * samples, distribution.rows) : [];
       let sum: T[] | undefined;
       let sumSq: T[] | undefined;
       const deltas: T[] = [];
@@ -99,7 +102,7 @@ export class NoiseTunnel<T> extends Attribution<T> {
         const noisy = x.tensors.map((t, i) => scope.track(addRowNoise(b, scope.track(repeatRows(b, t, s)), rowIds, seed, stdevs[i] as number, i)));
         const roundOptions = await this.expandOptions(b, wrapped, n, s, scope, distribution ? { tensors: distribution.tensors, rows: rowIds.map((r) => drawn[r] as number) } : undefined);
         // The wrapped call sees the abort signal too (progress stays per round: one round is one wrapped call).
-        const result = await this.method.attribute(noisy, { ...roundOptions, ...(options.signal ? { signal: options.signal } : {}), ...(this.method.stochastic ? { seed: seed + round + 1 } : {}) });
+        const result = await this.method.attribute(noisy, { ...roundOptions, ...(options.signal ? { signal: options.signal } : {}), ...(this.method.stochastic ? { seed: wrappedSeed(seed, round, rowIds) } : {}) });
         const attributions = scope.track(Array.isArray(result.attributions) ? result.attributions : [result.attributions as unknown as T]);
         if (result.delta) deltas.push(scope.track(result.delta));
         const grouped = attributions.map((a) => scope.track(b.reshape(a, [n, s, ...b.shape(a).slice(1)])));
@@ -139,6 +142,24 @@ export class NoiseTunnel<T> extends Attribution<T> {
     if ('featureMask' in options) out.featureMask = each(options.featureMask);
     return out;
   }
+}
+
+/** Reference rows drawn for `count` expanded rows: from the call's stream, or per example from its seed. */
+function drawRows(seed: number | ExampleSeeds, count: number, rows: number): number[] {
+  if (typeof seed === 'number') {
+    const rng = createRandom(seed);
+    return Array.from({ length: count }, () => rng.int(rows));
+  }
+  return seed.perExample.flatMap((s) => {
+    const rng = createRandom(s);
+    return Array.from({ length: seed.samples }, () => rng.int(rows));
+  });
+}
+
+/** The seed of a stochastic wrapped method in a round: one per round, or one per noisy copy (from its example's seed). */
+function wrappedSeed(seed: number | ExampleSeeds, round: number, rowIds: readonly number[]): number | number[] {
+  if (typeof seed === 'number') return seed + round + 1;
+  return rowIds.map((r) => deriveSeed(seed.perExample[Math.floor(r / seed.samples)] as number, r % seed.samples));
 }
 
 function accumulate<T>(b: Backend<T>, scope: Scope<T>, total: T[] | undefined, part: T[]): T[] {

@@ -59,6 +59,8 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
   'kernel-shap': entry('KernelShap', true, (model) => new KernelShap(model), true),
   lime: entry('Lime', true, (model) => new Lime(model), true),
   'noise-tunnel': entry('NoiseTunnel', true, (model, layer) => ({
+    // Noise is drawn whatever the wrapped method: it takes a `seed` (one per call or one per example).
+    stochastic: true,
     // The wrapped method is named by the `baseMethod` option (default saliency); a layer goes to it.
     attribute(inputs, options: { baseMethod?: string } & Record<string, unknown>) {
       const { baseMethod = 'saliency', ...rest } = options;

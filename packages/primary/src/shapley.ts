@@ -28,7 +28,7 @@ export async function shapleyFromPermutations<T>(
   inputs: T | readonly T[],
   options: PerturbationOptions<T>,
   perEval: number,
-  permutations: (count: number) => Iterable<readonly number[]>,
+  permutations: (count: number, examples: number) => Iterable<Permutation>,
   total: (count: number) => number,
 ): Promise<AttributionResult<T | T[], T>> {
   const b = model.backend;
@@ -49,13 +49,32 @@ export async function shapleyFromPermutations<T>(
       start = Float64Array.from(values);
     });
     let used = 0;
-    for (const perm of permutations(count)) {
+    const known = (o: readonly (number | undefined)[]): number[] => o.filter((f): f is number => f !== undefined);
+    for (const perm of permutations(count, n)) {
       used++;
-      const order = perm.map((id) => features.indexOf.get(id));
+      if (!Array.isArray(perm)) {
+        // One ordering per example: copy t switches on each example's first t + 1 features.
+        const orders = (perm as { perExample: readonly (readonly number[])[] }).perExample.map((p) => p.map((id) => features.indexOf.get(id)));
+        let previous = start;
+        const copies: Copy[] = Array.from({ length: count }, (_, t) => ({ base: 'baseline', switched: orders.map((o) => known(o.slice(0, t + 1))) }));
+        await runCopies(model, call, features, copies, perEval, scope, { ...options, progress }, (first, values) => {
+          for (let c = 0; c * n * k < values.length; c++) {
+            const current = values.subarray(c * n * k, (c + 1) * n * k);
+            const before = previous;
+            orders.forEach((o, i) => {
+              const f = o[first + c];
+              if (f !== undefined) creditExample(attr, sizes, features.positions(f), i, k, (j) => (current[i * k + j] as number) - (before[i * k + j] as number));
+            });
+            previous = Float64Array.from(current);
+          }
+        });
+        continue;
+      }
+      const order = (perm as readonly number[]).map((id) => features.indexOf.get(id));
       let previous = start;
       const copies: Copy[] = order.map((_, t) => ({
         base: 'baseline',
-        switched: order.slice(0, t + 1).filter((f): f is number => f !== undefined),
+        switched: known(order.slice(0, t + 1)),
       }));
       await runCopies(model, call, features, copies, perEval, scope, { ...options, progress }, (first, values) => {
         for (let c = 0; c * n * k < values.length; c++) {
@@ -72,6 +91,24 @@ export async function shapleyFromPermutations<T>(
     for (const a of attr) for (let q = 0; q < a.length; q++) a[q] = (a[q] as number) / Math.max(1, used);
     const shapes = call.x.shapes.map((s) => (k === 1 ? [...s] : [n, k, ...s.slice(1)]));
     return { attributions: restoreStructure(call.x, scope.release(attributionTensors(b, attr, shapes, scope))) };
+  });
+}
+
+/** A feature ordering shared by every example, or one per example. */
+export type Permutation = readonly number[] | { readonly perExample: readonly (readonly number[])[] };
+
+/** Adds `d(j)` to the positions of one feature in example `i` only (outputs j < k). */
+function creditExample(attr: readonly Float64Array[], sizes: readonly number[], where: ReturnType<MaskFeatures['positions']>, i: number, k: number, d: (j: number) => number): void {
+  where.forEach((w, t) => {
+    if (!w) return;
+    const per = sizes[t] as number;
+    const row = attr[t] as Float64Array;
+    const list = w instanceof Int32Array ? w : (w[i] as Int32Array);
+    for (let j = 0; j < k; j++) {
+      const v = d(j);
+      const base = (i * k + j) * per;
+      for (const p of list) row[base + p] = (row[base + p] as number) + v;
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 import {
   attributionTensors,
+  checkSeeds,
   exampleSizes,
   maskFeatures,
   preparePerturbationCall,
@@ -9,15 +10,14 @@ import {
   type Copy,
   type LinearFit,
 } from '@attribution/core';
-import { TargetError, type Model, type Random } from '@attribution/tensor';
-import type { AttributionResult, PerturbationOptions } from './types.js';
+import { TargetError, createRandom, type Model, type Random } from '@attribution/tensor';
+import type { AttributionResult, ExampleSamplingOptions, PerturbationOptions } from './types.js';
 
 /** How a surrogate method samples, weighs and fits (the parts LIME and Kernel SHAP differ in). */
 export interface SurrogateSpec {
   readonly nSamples: number;
-  readonly rng: Random;
-  /** The `s`-th interpretable sample for an example: one bit per feature (1 = the feature keeps its input value). */
-  sample(s: number, features: number): Uint8Array;
+  /** The `s`-th interpretable sample for an example, drawn from `rng`: one bit per feature (1 = the feature keeps its input value). */
+  sample(s: number, features: number, rng: Random): Uint8Array;
   /** The weight of a sample, from the bits and the flattened original and perturbed example (built on demand). */
   similarity(bits: Uint8Array, original: Float64Array, perturbed: () => Float64Array): number;
   /** Fits the interpretable linear model: rows of bits, outputs, weights. */
@@ -25,13 +25,11 @@ export interface SurrogateSpec {
 }
 
 /** Options shared by Lime and KernelShap. */
-export interface SurrogateOptions<T> extends PerturbationOptions<T> {
+export interface SurrogateOptions<T> extends PerturbationOptions<T>, ExampleSamplingOptions {
   /** Samples per example (default 25). */
   readonly nSamples?: number;
   /** Return attributions shaped like the inputs (default) or the `[N, M]` coefficients. */
   readonly returnInputShape?: boolean;
-  /** Seed of the sampling. */
-  readonly seed?: number;
 }
 
 /**
@@ -56,7 +54,13 @@ export async function surrogateAttributions<T>(
     const n = call.x.batchSize;
     const sizes = exampleSizes(call.x);
     const samples = spec.nSamples;
-    const bits: Uint8Array[][] = Array.from({ length: n }, () => Array.from({ length: samples }, (_, s) => spec.sample(s, m)));
+    // One stream for the call (examples drawn one after another), or one per example from its own seed.
+    const seeds = checkSeeds(options.seed, n);
+    const shared = typeof seeds === 'object' ? undefined : createRandom(seeds);
+    const bits: Uint8Array[][] = Array.from({ length: n }, (_, i) => {
+      const rng = shared ?? createRandom((seeds as readonly number[])[i]);
+      return Array.from({ length: samples }, (_, s) => spec.sample(s, m, rng));
+    });
     const ids = features.ids;
     // Sample s of example i keeps (takes from the input) the features whose bit is set.
     const kept = (z: Uint8Array): number[] => {

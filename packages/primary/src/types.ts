@@ -51,3 +51,14 @@ export interface SamplingOptions {
   /** Seed of the random draws: the same seed gives the same result (default: a random seed). */
   readonly seed?: number;
 }
+
+/** Options of the sampling methods that can seed every example on its own. */
+export interface ExampleSamplingOptions {
+  /**
+   * Seed of the random draws: the same seed gives the same result (default: a random seed). Or one seed per
+   * example: example i's draws then depend on `seed[i]` alone, so its attribution does not depend on the other
+   * examples of the batch or its position in it (how the CLI's dataset runs stay reproducible whatever the
+   * batch size).
+   */
+  readonly seed?: number | readonly number[];
+}
