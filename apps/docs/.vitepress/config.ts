@@ -75,6 +75,7 @@ export default defineConfig({
           { text: 'Extending', link: '/extending' },
           { text: 'Command line', link: '/cli' },
           { text: 'Performance', link: '/performance' },
+          { text: 'Security and reliability', link: '/security' },
         ],
       },
       {

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { fromOnnx, type HostTensor, type OnnxModel } from '@attribution/onnx';
 import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
@@ -8,6 +7,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
 import { METHODS, chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
+import { parseLimits } from './limits.js';
+import { checkDistinctOutputs, checkOutputFile, writeAtomic, type ReadPath } from './output.js';
+import { verifyCommand } from './results.js';
+import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
@@ -38,10 +41,12 @@ interface ExplainOptions extends PictureOptions, MethodFlags {
 async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io): Promise<void> {
   const method = chooseMethod(o);
   if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
+  const limits = parseLimits(o.limit);
+  checkOutputs(modelPath, o);
   const ort = await loadRuntime(o.runtime);
-  const model: OnnxModel = await fromOnnx(ort, modelPath, modelOptions(o));
+  const model: OnnxModel = await fromOnnx(ort, modelPath, modelOptions(o, limits));
   try {
-    const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`)));
+    const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     let bar: SingleBar | undefined;
     const options: Record<string, unknown> = {
       ...(await methodOptions(o, inputs.length)),
@@ -55,6 +60,10 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
           }
         : undefined,
     };
+    // Stochastic methods: example i's seed is derived from the run's seed (given or drawn) and i, as in explain-dataset.
+    const seeding = seedingOf(o.method, options);
+    const seed = seeding === 'none' ? undefined : runSeed(options).seed;
+    if (seed !== undefined) options.seed = seedOption(seeding, seed, 0, (inputs[0] as HostTensor).dims[0] ?? 1);
     const attributing = method.create(model, o.layer).attribute(inputs, options);
     const result = await attributing.finally(() => bar?.stop());
     // Layer methods return the layer's shape; Lime and KernelShap with returnInputShape false one [N, M] tensor.
@@ -86,20 +95,54 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
         ...(o.neuron !== undefined ? { neuron: options.neuronSelector } : {}),
         attributions: attributions.map((a, i) => ({ name: names[i], shape: a.dims, data: Array.from(toNumbers(a.data)) })),
         ...(delta ? { delta: Array.from(toNumbers(delta.data)) } : {}),
+        ...(seed !== undefined ? { seed } : {}),
       };
-      await writeFile(o.out, `${JSON.stringify(json)}\n`);
+      writeAtomic(o.out, `${JSON.stringify(json)}\n`, { argument: '--out' });
       io.out(`wrote ${o.out}\n`);
     } else {
       const what =
         method.family === 'neuron'
           ? `neuron ${JSON.stringify(options.neuronSelector)} of '${o.layer}'`
           : `'${model.output}'${options.target !== undefined ? `, target ${o.targetMask !== undefined ? `mask ${o.targetMask}` : JSON.stringify(options.target)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
-      io.out(`${method.className} on ${what} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'})\n`);
+      io.out(`${method.className} on ${what} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'}${seed !== undefined ? `, seed ${seed}` : ''})\n`);
       io.out(`${summarize(names, attributions, delta)}\n`);
     }
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Checks every output of `explain` before any work: each can be written (an existing, writable folder; not a
+ * folder itself), none overwrites the model or a file the command reads, and no two are the same file.
+ */
+function checkOutputs(modelPath: string | Uint8Array, o: ExplainOptions): void {
+  const outputs = (
+    [
+      ['--out', o.out],
+      ['--heatmap', o.heatmap],
+      ['--plot', o.plot],
+      ['--html', o.html],
+    ] as const
+  ).flatMap(([argument, file]) => (file === undefined ? [] : [{ argument, file }]));
+  if (!outputs.length) return;
+  const isNumber = (b: string): boolean => b.trim() !== '' && Number.isFinite(Number(b));
+  const reads: ReadPath[] = [
+    ...(typeof modelPath === 'string' ? [{ path: modelPath, what: 'the model' }] : []),
+    ...o.input.map((f, i) => ({ path: f, what: `the --input #${i + 1} file` })),
+    ...o.baseline.flatMap((b, i) => (isNumber(b) ? [] : [{ path: b, what: `the --baseline #${i + 1} file` }])),
+    ...o.featureMask.map((f, i) => ({ path: f, what: `the --feature-mask #${i + 1} file` })),
+    ...(
+      [
+        ['--target-mask', o.targetMask],
+        ['--feature-names', o.featureNames],
+        ['--tokens', o.tokens],
+        ['--class-names', o.classNames],
+      ] as const
+    ).flatMap(([flag, file]) => (file === undefined ? [] : [{ path: file, what: `the ${flag} file` }])),
+  ];
+  for (const { argument, file } of outputs) checkOutputFile(file, argument, reads);
+  checkDistinctOutputs(outputs);
 }
 
 async function inspect(modelPath: string, o: { layers?: boolean }, io: Io): Promise<void> {
@@ -185,6 +228,7 @@ export function program(io: Io = processIo): Command {
     .option('--true-label <label>', 'the true label shown by --html')
     .option('--class-names <file.json>', 'a JSON array of class names for --html')
     .option('--example <k>', 'which example --plot draws (default 0)')
+    .option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, gradient-nodes, gradient-constant (see docs/security.md#limits)', collect, [])
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
   cmd
@@ -207,6 +251,7 @@ export function program(io: Io = processIo): Command {
     .option('--batch-size <n>', 'examples per batch and result file (default 16)')
     .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
     .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each)')
+    .option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits)', collect, [])
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
   cmd
@@ -215,6 +260,11 @@ export function program(io: Io = processIo): Command {
     .argument('<model>', 'the ONNX model file')
     .option('--layers', 'also list the tensors layer and neuron methods can explain')
     .action(async (model: string, opts: { layers?: boolean }) => inspect(model, opts, io));
+  cmd
+    .command('verify')
+    .description('re-check a results folder of explain-dataset: its manifest, every batch record and array file (size and sha256), which batches are missing; exit 1 unless complete')
+    .argument('<dir>', 'the folder explain-dataset wrote (--out)')
+    .action(async (dir: string) => verifyCommand(dir, io.out));
   cmd.command('demo').description("Captum's seed example").action(async () => demo(io));
   return cmd;
 }

@@ -1,5 +1,4 @@
 import { fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,12 @@ import { fromOnnx, type HostTensor } from '@attribution/onnx';
 import { ArgumentError, toNumbers } from '@attribution/tensor';
 import { dump } from 'npyjs';
 import { chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
+import { LimitError, parseLimits } from './limits.js';
+import { sha256Path } from './hash.js';
+import { checkOutputFolder, type ReadPath } from './output.js';
+import { parseOptions } from './read.js';
+import { checkBatch, claimFolder, dropRecord, writeBatch, type Manifest } from './results.js';
+import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { openSource, type ExampleSource } from './stack.js';
 
 /** The flags of `attribution explain-dataset`. */
@@ -21,49 +26,31 @@ export interface DatasetFlags extends MethodFlags {
   runtime: string;
 }
 
-/** What a dataset run writes to `<out>/manifest.json`; a resumed run or another shard must match it. */
-interface Manifest {
-  readonly format: 1;
-  readonly model: { readonly file: string; readonly sha256: string };
-  readonly method: string;
-  readonly layer: string | null;
-  readonly neuron: string | null;
-  readonly target: string | null;
-  readonly targets: string | null;
-  /** The sha256 of `--target-mask`, when given (absent otherwise, so earlier runs still resume). */
-  readonly targetMask?: string;
-  /** 'finite-difference' when gradients are estimated (absent for the backward graph, as in earlier runs). */
-  readonly gradient?: string;
-  readonly options: string | null;
-  readonly baselines: readonly string[];
-  readonly featureMasks: readonly string[];
-  readonly output: string | null;
-  readonly batchSize: number;
-  readonly examples: number;
-  readonly batches: number;
-  readonly inputs: readonly { readonly shape: readonly number[]; readonly dtype: string }[];
+/**
+ * The sha256 of files and folders (streamed; see {@link sha256Path}), by resolved path. A worker starts with the
+ * hashes its parent computed moments before (passed in ATTRIBUTION_HASHES), so that w workers do not each read
+ * the whole dataset again.
+ */
+function hasher(): { hashes: Map<string, string>; sha256(location: string): Promise<string> } {
+  const hashes = new Map<string, string>(process.env.ATTRIBUTION_WORKER === '1' ? Object.entries(JSON.parse(process.env.ATTRIBUTION_HASHES ?? '{}') as Record<string, string>) : []);
+  return {
+    hashes,
+    async sha256(location) {
+      const key = path.resolve(location);
+      const known = hashes.get(key);
+      if (known) return known;
+      const hash = await sha256Path(location);
+      hashes.set(key, hash);
+      return hash;
+    },
+  };
 }
-
-/** What `<out>/batch-NNNNNN.json` records; it is written last, so its presence means the batch is complete. */
-export interface BatchRecord {
-  readonly batch: number;
-  /** Examples `[start, end)` of the dataset. */
-  readonly start: number;
-  readonly end: number;
-  /** The target of each example, when there is one. */
-  readonly targets?: readonly number[];
-  /** One `.npy` per attribution tensor, `[end − start, …]`. */
-  readonly files: readonly string[];
-  readonly delta?: readonly number[];
-}
-
-const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 /** `file`, checked to exist (a missing file is named as the flag's problem). */
 const readable = (file: string, argument: string): string => {
   if (!fs.existsSync(file)) throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}'`);
+  if (!fs.statSync(file).isFile()) throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}', ${fs.statSync(file).isDirectory() ? 'a folder' : 'not a regular file'}`);
   return file;
 };
-const batchName = (b: number): string => `batch-${String(b).padStart(6, '0')}`;
 
 /** Parses `--shard k/n`. */
 export function parseShard(text: string | undefined): { index: number; count: number } {
@@ -80,30 +67,6 @@ function positiveInteger(argument: string, text: string | undefined, fallback: n
   const v = Number(text);
   if (!Number.isInteger(v) || v < 1) throw new ArgumentError(argument, 'a positive integer', `'${text}'`);
   return v;
-}
-
-/** Writes a file atomically: a killed process leaves either the whole file or none (a stray `.tmp` at most). */
-function writeAtomic(file: string, bytes: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
-}
-
-/** Checks or creates `<out>/manifest.json`, so runs that resume or share a folder compute the same thing. */
-function checkManifest(out: string, manifest: Manifest): void {
-  fs.mkdirSync(out, { recursive: true });
-  const file = path.join(out, 'manifest.json');
-  const text = `${JSON.stringify(manifest, null, 2)}\n`;
-  if (!fs.existsSync(file)) {
-    writeAtomic(file, text);
-    return;
-  }
-  const existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
-  const keys = new Set([...Object.keys(manifest), ...Object.keys(existing)] as (keyof Manifest)[]);
-  const differs = [...keys].filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(manifest[k]));
-  if (differs.length) {
-    throw new ArgumentError('--out', `an empty folder, or one holding the same run (to resume or add shards)`, `'${out}', whose run differs in ${differs.join(', ')}`);
-  }
 }
 
 /** Per-example targets: `--targets file.json` (an array, one per example), `--target n`, or `--target predicted`. */
@@ -136,9 +99,6 @@ function targetsFor(flags: DatasetFlags, examples: number): ((start: number, end
   return undefined;
 }
 
-/** The seed of batch `b` for stochastic methods: results do not depend on how batches are split across runs. */
-const batchSeed = (seed: number, b: number): number => (seed + Math.imul(b + 1, 0x9e3779b1)) >>> 1;
-
 /**
  * `attribution explain-dataset`: attributes every example of a dataset in batches and writes one result per
  * batch, so an interrupted run resumes where it stopped, `--shard k/n` lets n processes or machines share the
@@ -151,48 +111,80 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
   const batchSize = positiveInteger('--batch-size', flags.batchSize, 16);
   const shard = parseShard(flags.shard);
   const workers = positiveInteger('--workers', flags.workers, 1);
-  const sources: ExampleSource[] = await Promise.all(flags.inputs.map((f, i) => openSource(f, `--inputs #${i + 1}`)));
+  const limits = parseLimits(flags.limit);
+  if (workers > limits.workers) throw new LimitError('--workers', 'workers', limits, 'worker processes', `${workers}`, workers, undefined, 'by default the number of CPU cores');
+  const sources: ExampleSource[] = await Promise.all(flags.inputs.map((f, i) => openSource(f, `--inputs #${i + 1}`, { limits, batchSize })));
   const examples = (sources[0] as ExampleSource).count;
   sources.forEach((s, i) => {
-    if (s.count !== examples) throw new ArgumentError(`--inputs #${i + 1}`, `${examples} examples, as --inputs #1`, `${s.count}`);
+    if (s.count !== examples) throw new ArgumentError(`--inputs #${i + 1}`, `${examples} examples, as --inputs #1 '${flags.inputs[0]}'`, `${s.count} in '${flags.inputs[i]}'`);
   });
   if (!fs.existsSync(modelPath)) throw new ArgumentError('model', 'a readable ONNX file', `'${modelPath}'`);
   const batches = Math.ceil(examples / batchSize);
   const targetOf = targetsFor(flags, examples);
-  checkManifest(flags.out, {
-    format: 1,
-    model: { file: path.basename(modelPath), sha256: sha256(modelPath) },
+  // The run's seed (given, or drawn here; a folder that holds the run already keeps its own).
+  const parsed = parseOptions(flags.options);
+  const runSeedOf = seedingOf(flags.method, parsed) === 'none' ? null : runSeed(parsed).seed;
+  const isFile = (b: string): boolean => !(b.trim() !== '' && Number.isFinite(Number(b)));
+  // Before anything is hashed, computed or written: the results folder is one this run may write, not an input.
+  const reads: ReadPath[] = [
+    { path: modelPath, what: 'the model' },
+    ...flags.inputs.map((f, i) => ({ path: f, what: `the --inputs #${i + 1} ${fs.statSync(f).isDirectory() ? 'folder' : 'file'}` })),
+    ...flags.baseline.flatMap((b, i) => (isFile(b) ? [{ path: b, what: `the --baseline #${i + 1} file` }] : [])),
+    ...flags.featureMask.map((m, i) => ({ path: m, what: `the --feature-mask #${i + 1} file` })),
+    ...(flags.targets !== undefined ? [{ path: flags.targets, what: 'the --targets file' }] : []),
+    ...(flags.targetMask !== undefined ? [{ path: flags.targetMask, what: 'the --target-mask file' }] : []),
+  ];
+  checkOutputFolder(flags.out, '--out', reads);
+  const { hashes, sha256 } = hasher();
+  const manifest: Manifest = {
+    format: 2,
+    model: { file: path.basename(modelPath), sha256: await sha256(modelPath) },
     method: flags.method,
     layer: flags.layer ?? null,
     neuron: flags.neuron ?? null,
     target: flags.target ?? null,
-    targets: flags.targets === undefined ? null : sha256(flags.targets),
-    ...(flags.targetMask !== undefined ? { targetMask: sha256(readable(flags.targetMask, '--target-mask')) } : {}),
+    targets: flags.targets === undefined ? null : await sha256(flags.targets),
+    ...(flags.targetMask !== undefined ? { targetMask: await sha256(readable(flags.targetMask, '--target-mask')) } : {}),
     ...(flags.gradient === 'finite-difference' ? { gradient: flags.gradient } : {}),
     options: flags.options ?? null,
-    baselines: flags.baseline.map((b) => (fs.existsSync(b) ? sha256(b) : b)),
-    featureMasks: flags.featureMask.map(sha256),
+    seed: runSeedOf,
+    baselines: await Promise.all(flags.baseline.map(async (b, i) => (isFile(b) ? sha256(readable(b, `--baseline #${i + 1}`)) : b))),
+    featureMasks: await Promise.all(flags.featureMask.map((m, i) => sha256(readable(m, `--feature-mask #${i + 1}`)))),
     output: flags.output ?? null,
     batchSize,
     examples,
     batches,
-    inputs: sources.map((s) => ({ shape: s.shape, dtype: s.dtype })),
-  });
-  if (workers > 1) return runWorkers(modelPath, flags, shard, workers, out);
-
+    inputs: await Promise.all(sources.map(async (s, i) => ({ shape: s.shape, dtype: s.dtype, sha256: await sha256(flags.inputs[i] as string) }))),
+  };
+  // Of runs started at once into one folder, one creates the manifest; the others join it if they are the same run.
+  const claimed = await claimFolder(flags.out, manifest);
   const mine = Array.from({ length: batches }, (_, b) => b).filter((b) => b % shard.count === shard.index);
-  const todo = mine.filter((b) => !fs.existsSync(path.join(flags.out, `${batchName(b)}.json`)));
+  // A batch is done when its record validates (every array present with its recorded size and sha256).
+  const todo: number[] = [];
+  for (const b of mine) {
+    const state = await checkBatch(flags.out, b, claimed);
+    if (state.state === 'done') continue;
+    if (state.state === 'invalid') {
+      out(`batch ${b}: ${state.reason}; computing it again\n`);
+      dropRecord(flags.out, b);
+    }
+    todo.push(b);
+  }
+  // Never more workers than batches: the sub-shards stay those of min(w, batches of this shard) workers.
+  if (workers > 1) return runWorkers(modelPath, flags, shard, Math.min(workers, mine.length), todo, hashes, out);
   out(`${flags.method}: ${examples} examples in ${batches} batches of ${batchSize}; shard ${shard.index}/${shard.count} has ${mine.length}, ${mine.length - todo.length} already done\n`);
   if (!todo.length) return;
   const ort = await loadRuntime(flags.runtime);
   // Workers run one ONNX Runtime thread each (ATTRIBUTION_THREADS=1), so w processes use w cores.
   const threads = Number(process.env.ATTRIBUTION_THREADS ?? 0);
-  const model = await fromOnnx(ort, modelPath, { ...modelOptions(flags), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
+  const model = await fromOnnx(ort, modelPath, { ...modelOptions(flags, limits), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
   try {
     const options = await methodOptions({ ...flags, target: flags.target === 'predicted' ? undefined : flags.target }, sources.length);
     const attribution = method.create(model, flags.layer);
-    const stochastic = (attribution as { stochastic?: boolean }).stochastic === true;
-    const seed = typeof options.seed === 'number' ? options.seed : 0;
+    // Stochastic methods: example i's seed is derived from the run's seed and i (see seeding.ts), so results do
+    // not depend on the batch size, the shards or how often the run was interrupted.
+    const seeding = seedingOf(flags.method, options);
+    const seed = claimed.seed ?? 0;
     for (const [k, b] of todo.entries()) {
       const start = b * batchSize;
       const end = Math.min(examples, start + batchSize);
@@ -200,17 +192,13 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
       let logits: Float64Array | undefined;
       if (flags.target === 'predicted') logits = Float64Array.from(toNumbers(((await model.forward({ inputs })).output as HostTensor).data as never));
       const targets = targetOf?.(start, end, logits);
-      const batchOptions = { ...options, ...(targets ? { target: targets } : {}), ...(stochastic ? { seed: batchSeed(seed, b) } : {}) };
+      const seeds = seedOption(seeding, seed, start, end);
+      const batchOptions = { ...options, ...(targets ? { target: targets } : {}), ...(seeds !== undefined ? { seed: seeds } : {}) };
       const result = await attribution.attribute(inputs, batchOptions);
       const tensors = (Array.isArray(result.attributions) ? result.attributions : [result.attributions]) as HostTensor[];
-      const files = tensors.map((t, i) => {
-        const name = `${batchName(b)}-${i}.npy`;
-        writeAtomic(path.join(flags.out, name), new Uint8Array(dump(Float32Array.from(toNumbers(t.data as never)), [...t.dims])));
-        return name;
-      });
+      const arrays = tensors.map((t) => new Uint8Array(dump(Float32Array.from(toNumbers(t.data as never)), [...t.dims])));
       const delta = result.delta ? Array.from(toNumbers((result.delta as HostTensor).data as never)) : undefined;
-      const record: BatchRecord = { batch: b, start, end, ...(targets ? { targets } : {}), files, ...(delta ? { delta } : {}) };
-      writeAtomic(path.join(flags.out, `${batchName(b)}.json`), `${JSON.stringify(record)}\n`);
+      writeBatch(flags.out, { batch: b, start, end, ...(targets ? { targets } : {}), ...(delta ? { delta } : {}) }, arrays);
       out(`batch ${b} (${k + 1}/${todo.length} of this run): examples ${start}–${end - 1}\n`);
     }
   } finally {
@@ -218,15 +206,45 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
   }
 }
 
-/** Runs `workers` processes of this CLI, each on a sub-shard of `shard`; batch b goes to worker ⌊b / n⌋ mod w. */
-async function runWorkers(modelPath: string, flags: DatasetFlags, shard: { index: number; count: number }, workers: number, out: (text: string) => void): Promise<void> {
+/**
+ * Runs `workers` processes of this CLI, each on a sub-shard of `shard`; batch b goes to worker ⌊b / n⌋ mod w.
+ * Only the workers with batches `todo` are started.
+ */
+async function runWorkers(
+  modelPath: string,
+  flags: DatasetFlags,
+  shard: { index: number; count: number },
+  workers: number,
+  todo: readonly number[],
+  hashes: ReadonlyMap<string, string>,
+  out: (text: string) => void,
+): Promise<void> {
+  const busy = [...new Set(todo.map((b) => Math.floor(b / shard.count) % workers))].sort((a, b) => a - b);
+  if (!busy.length) {
+    out(`${flags.method}: every batch of shard ${shard.index}/${shard.count} is already done\n`);
+    return;
+  }
   const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
   if (!fs.existsSync(bin)) throw new ArgumentError('--workers', 'a built CLI (packages/cli/dist/bin.js) to start workers from', 'none');
   const args = datasetArgs(modelPath, flags);
+  // Workers end with this process (an exit, e.g. when its output pipe closes, or SIGINT/SIGTERM sent to it
+  // alone); finished batches stay, and the same command resumes.
+  const children = new Set<ReturnType<typeof fork>>();
+  const stop = (): void => children.forEach((c) => c.kill());
+  const interrupted = (signal: NodeJS.Signals): void => {
+    stop();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
+  process.once('exit', stop);
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const codes = await Promise.all(
-    Array.from({ length: workers }, (_, j) => {
+    busy.map((j) => {
       const sub = `${shard.index + shard.count * j}/${shard.count * workers}`;
-      const child = fork(bin, [...args, '--shard', sub], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ATTRIBUTION_THREADS: '1' } });
+      const env = { ...process.env, ATTRIBUTION_THREADS: '1', ATTRIBUTION_WORKER: '1', ATTRIBUTION_HASHES: JSON.stringify(Object.fromEntries(hashes)) };
+      const child = fork(bin, [...args, '--shard', sub], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+      children.add(child);
+      child.on('exit', () => children.delete(child));
       child.stdout?.on('data', (d: Buffer) => out(`[worker ${j}] ${d.toString()}`));
       let err = '';
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
@@ -236,8 +254,11 @@ async function runWorkers(modelPath: string, flags: DatasetFlags, shard: { index
       }));
     }),
   );
+  process.off('exit', stop);
+  process.off('SIGINT', interrupted);
+  process.off('SIGTERM', interrupted);
   const failed = codes.filter((c) => c !== 0).length;
-  if (failed) throw new ArgumentError('--workers', `${workers} workers that finish`, `${failed} that failed (see above); rerun to resume`);
+  if (failed) throw new ArgumentError('--workers', `${busy.length} workers that finish`, `${failed} that failed (see above); rerun to resume`);
 }
 
 /** The command line that reproduces `flags` (without --shard and --workers), for worker processes. */
@@ -246,6 +267,7 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
   for (const i of f.inputs) args.push('--inputs', i);
   for (const b of f.baseline) args.push('--baseline', b);
   for (const m of f.featureMask) args.push('--feature-mask', m);
+  for (const l of f.limit ?? []) args.push('--limit', l);
   const optional: [string, string | undefined][] = [
     ['--target', f.target],
     ['--targets', f.targets],
@@ -260,15 +282,3 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
   for (const [flag, value] of optional) if (value !== undefined) args.push(flag, value);
   return args;
 }
-
-/** Reads the finished batches of a dataset run back, in example order (for tests and small datasets). */
-export function readDatasetRun(out: string): { records: BatchRecord[]; manifest: Manifest } {
-  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
-  const records = fs
-    .readdirSync(out)
-    .filter((f) => /^batch-\d+\.json$/.test(f))
-    .sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')) as BatchRecord);
-  return { records, manifest };
-}
-

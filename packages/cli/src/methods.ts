@@ -3,6 +3,7 @@ import { layerMethods } from '@attribution/layer';
 import { neuronMethods } from '@attribution/neuron';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, closestName } from '@attribution/tensor';
+import { parseLimits, type Limits } from './limits.js';
 import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
 
 /** The flags that choose and configure a method, shared by `explain` and `explain-dataset`. */
@@ -18,14 +19,23 @@ export interface MethodFlags {
   options?: string;
   /** `--gradient graph|finite-difference`: how the model's gradients are computed. */
   gradient?: string;
+  /** `--limit name=value`: resource limits raised or lowered (see {@link parseLimits}). */
+  limit?: string[];
 }
 
 /** The `fromOnnx` options the flags ask for: the explained output and how gradients are computed. */
-export function modelOptions(o: { output?: string; gradient?: string }): { output?: string; gradient?: 'graph' | 'finite-difference' } {
+export function modelOptions(
+  o: { output?: string; gradient?: string },
+  limits?: Limits,
+): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number } } {
   if (o.gradient !== undefined && o.gradient !== 'graph' && o.gradient !== 'finite-difference') {
     throw new ArgumentError('--gradient', "'graph' (the backward graph, default) or 'finite-difference' (two forward passes per input element)", `'${o.gradient}'`);
   }
-  return { ...(o.output ? { output: o.output } : {}), ...(o.gradient ? { gradient: o.gradient } : {}) };
+  return {
+    ...(o.output ? { output: o.output } : {}),
+    ...(o.gradient ? { gradient: o.gradient } : {}),
+    ...(limits ? { limits: { maxNodes: limits.gradientNodes, maxConstantElements: limits.gradientConstant } } : {}),
+  };
 }
 
 /** Loads `onnxruntime-node` or `onnxruntime-web`. */
@@ -84,11 +94,12 @@ export function chooseMethod(o: MethodFlags): CliMethod {
 
 /** The method's options from the flags: target, neuron, baselines and masks read from their files, `--options`. */
 export async function methodOptions(o: MethodFlags, inputCount: number): Promise<Record<string, unknown>> {
-  const baselines = await Promise.all(o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`))));
-  const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`)));
+  const limits = parseLimits(o.limit);
+  const baselines = await Promise.all(o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`, limits))));
+  const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`, limits)));
   return {
     ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
-    ...(o.targetMask !== undefined ? { target: { mask: await readTensor(o.targetMask, '--target-mask') } } : {}),
+    ...(o.targetMask !== undefined ? { target: { mask: await readTensor(o.targetMask, '--target-mask', limits) } } : {}),
     ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
     ...(baselines.length ? { baselines: baselines.length === 1 && inputCount === 1 ? baselines[0] : baselines } : {}),
     ...(masks.length ? { featureMask: masks.length === 1 && inputCount === 1 ? masks[0] : masks } : {}),

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { interpolate } from '@attribution/core';
 import { hostBackend, type HostTensor, type OnnxModel } from '@attribution/onnx';
 import { ArgumentError, toNumbers } from '@attribution/tensor';
@@ -16,6 +16,7 @@ import {
   type Layout,
   type Sign,
 } from '@attribution/visualize';
+import { writeAtomic } from './output.js';
 
 /** The picture options of `attribution explain`. */
 export interface PictureOptions {
@@ -85,7 +86,7 @@ export async function writeHeatmap(file: string, input: HostTensor, attribution:
     image: visualizeImageAttr(map, { method, sign, layout, batchIndex: i, ...(method === 'heat_map' ? {} : { originalImage: image }) }),
   }));
   const size = Math.max(...spatial);
-  await writeFile(file, encodePng(figure(panels, { scale: Math.max(1, Math.ceil(160 / size)) })));
+  writeAtomic(file, encodePng(figure(panels, { scale: Math.max(1, Math.ceil(160 / size)) })), { argument: '--heatmap' });
 }
 
 /** `--plot`: one example's attributions (all inputs, flattened) as an SVG bar chart of the 20 largest. */
@@ -103,7 +104,7 @@ export async function writePlot(file: string, attributions: readonly HostTensor[
   } else {
     names = attributions.flatMap((a, t) => rowOf(a, k).map((_, j) => `${inputNames[t] ?? `input ${t}`}[${j}]`));
   }
-  await writeFile(file, barChartSvg(values, names, { sort: 'abs', top: 20, title: `example ${k}` }));
+  writeAtomic(file, barChartSvg(values, names, { sort: 'abs', top: 20, title: `example ${k}` }), { argument: '--plot' });
 }
 
 /**
@@ -150,5 +151,5 @@ export async function writeHtml(file: string, model: OnnxModel, inputs: readonly
       rawInputIds: perExample[i] as string[],
     };
   });
-  await writeFile(file, textHtml(records));
+  writeAtomic(file, textHtml(records), { argument: '--html' });
 }

@@ -1,65 +1,123 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { tensor, type HostTensor } from '@attribution/onnx';
-import { ArgumentError, sizeOf } from '@attribution/tensor';
-import { parse as parseNpy } from 'npyjs';
+import { ArgumentError, describeValue, sizeOf } from '@attribution/tensor';
+import { DEFAULT_LIMITS, LimitError, type Limits } from './limits.js';
+import { openFile, readNpyTensor } from './npy.js';
 
-/** Reads a tensor from a `.npy` file (as numpy writes it) or a `.json` file `{shape, dtype?, data}`. */
-export async function readTensor(file: string, argument: string): Promise<HostTensor> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}' (${(e as Error).message})`);
-  }
+/** Longer JSON texts cannot be held as one string by V8. */
+const MAX_JSON_BYTES = 0x1fffffe8;
+
+/**
+ * Reads a tensor from a `.npy` file (as numpy writes it) or a `.json` file `{shape, dtype?, data}`, with at
+ * most `limits.elements` elements; `argument` (e.g. `--input #1`) names the flag in errors.
+ */
+export async function readTensor(file: string, argument: string, limits: Limits = DEFAULT_LIMITS): Promise<HostTensor> {
   const ext = extname(file).toLowerCase();
-  if (ext === '.npy') return fromNpy(bytes, file, argument);
-  if (ext === '.json') return fromJson(bytes.toString('utf8'), file, argument);
-  throw new ArgumentError(argument, 'a .npy or .json file', `'${file}'`);
+  if (ext === '.npy') return readNpyTensor(file, argument, limits);
+  if (ext !== '.json') {
+    const folder = await stat(file).then((i) => i.isDirectory(), () => false);
+    throw new ArgumentError(argument, 'a .npy or .json file', `'${file}'${folder ? ', a folder' : ''}`);
+  }
+  const { handle, size } = await openFile(file, argument, 'a readable .npy or .json file');
+  let text: string;
+  try {
+    if (size > MAX_JSON_BYTES) throw new ArgumentError(argument, `a .json file under ${MAX_JSON_BYTES.toLocaleString('en-US')} bytes (write large tensors as .npy)`, `'${file}' of ${size.toLocaleString('en-US')} bytes`);
+    text = await handle.readFile('utf8');
+  } catch (e) {
+    if (e instanceof ArgumentError) throw e;
+    throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}' (${(e as Error).message})`);
+  } finally {
+    await handle.close();
+  }
+  return fromJson(text, file, argument, limits);
 }
 
-function fromNpy(bytes: Buffer, file: string, argument: string): HostTensor {
-  let array: ReturnType<typeof parseNpy>;
-  try {
-    array = parseNpy(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  } catch (e) {
-    throw new ArgumentError(argument, 'a valid .npy file', `'${file}' (${(e as Error).message})`);
-  }
-  if (array.fortranOrder) throw new ArgumentError(argument, 'a C-ordered .npy array (np.ascontiguousarray)', `'${file}' in Fortran order`);
-  const shape = array.shape;
-  const data = array.data;
-  if (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array || data instanceof BigInt64Array) return tensor(data, shape);
-  if (data instanceof Uint8Array && array.dtype === 'b1') return tensor(data, shape);
-  if (data instanceof Int8Array || data instanceof Int16Array || data instanceof Uint8Array || data instanceof Uint16Array) return tensor(Int32Array.from(data), shape);
-  throw new ArgumentError(argument, 'a .npy array of float32, float64, int or bool values', `'${file}' of dtype ${array.dtype}`);
+const JSON_FORM = 'JSON of the form {"shape": [..], "dtype": "float32", "data": [..]}';
+const JSON_DTYPES = ['float32', 'float64', 'int32', 'int64', 'bool'] as const;
+type JsonDtype = (typeof JSON_DTYPES)[number];
+
+/** Whether `v` is a value of `dtype`: a number (an integer for int dtypes), or 0, 1, true or false for bool. */
+function fits(v: unknown, dtype: JsonDtype): boolean {
+  if (dtype === 'bool') return v === true || v === false || v === 0 || v === 1;
+  if (typeof v !== 'number') return false;
+  if (dtype === 'int32') return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+  if (dtype === 'int64') return Number.isSafeInteger(v);
+  return true;
 }
 
-function fromJson(text: string, file: string, argument: string): HostTensor {
-  let value: { shape?: unknown; dtype?: unknown; data?: unknown };
+/**
+ * The values of `data` in order: either a flat array of every value, or arrays nested exactly as `dims`.
+ * Ragged or wrongly nested arrays are refused with the index where the shape breaks (walked without
+ * recursion, so no nesting depth can overflow the stack).
+ */
+function valuesOf(data: unknown[], dims: readonly number[], dtype: JsonDtype, file: string, argument: string): unknown[] {
+  const size = sizeOf(dims);
+  const values: unknown[] = [];
+  const bad = (where: string, what: string): never => {
+    throw new ArgumentError(argument, `"data" nested as the shape [${dims.join(', ')}], or flat (${size} value${size === 1 ? '' : 's'})`, `'${file}', whose ${where} ${what}`);
+  };
+  const badValue = (where: string, v: unknown): never => {
+    throw new ArgumentError(argument, `${dtype} values in "data"`, `'${file}', whose ${where} is ${describeValue(v)}`);
+  };
+  if (!data.some(Array.isArray)) {
+    if (data.length !== size) throw new ArgumentError(argument, `${size} values for shape [${dims.join(', ')}]`, `${data.length} in '${file}'`);
+    data.forEach((v, i) => fits(v, dtype) || badValue(`data[${i}]`, v));
+    return data;
+  }
+  // Depth-first, one frame per open array: [array, depth, next index, path].
+  const stack: [unknown[], number, number, string][] = [[data, 0, 0, 'data']];
+  while (stack.length) {
+    const frame = stack[stack.length - 1] as [unknown[], number, number, string];
+    const [array, depth, next, where] = frame;
+    if (next === 0 && array.length !== dims[depth]) {
+      bad(where, depth >= dims.length ? `is an array where shape [${dims.join(', ')}] has a number` : `has ${array.length} item${array.length === 1 ? '' : 's'} where dimension ${depth} of shape [${dims.join(', ')}] is ${dims[depth]}`);
+    }
+    if (next === array.length) {
+      stack.pop();
+      continue;
+    }
+    frame[2] = next + 1;
+    const item = array[next];
+    const at = `${where}[${next}]`;
+    if (depth + 1 < dims.length) {
+      if (!Array.isArray(item)) bad(at, `is ${describeValue(item)} where dimension ${depth + 1} of shape [${dims.join(', ')}] needs an array`);
+      stack.push([item as unknown[], depth + 1, 0, at]);
+    } else if (Array.isArray(item)) bad(at, `is an array where shape [${dims.join(', ')}] has a number`);
+    else values.push(fits(item, dtype) ? item : badValue(at, item));
+  }
+  return values;
+}
+
+function fromJson(text: string, file: string, argument: string, limits: Limits): HostTensor {
+  let value: unknown;
   try {
-    value = JSON.parse(text) as typeof value;
+    value = JSON.parse(text);
   } catch (e) {
-    throw new ArgumentError(argument, 'valid JSON {shape, dtype, data}', `'${file}' (${(e as Error).message})`);
+    throw new ArgumentError(argument, `valid ${JSON_FORM}`, `'${file}' (${(e as Error).message})`);
   }
-  const { shape, dtype = 'float32', data } = value;
-  const flat = Array.isArray(data) ? (data.flat(Infinity) as unknown[]) : undefined;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || !flat || !flat.every((v) => typeof v === 'number')) {
-    throw new ArgumentError(argument, 'JSON of the form {"shape": [..], "dtype": "float32", "data": [..]}', `'${file}'`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ArgumentError(argument, JSON_FORM, `'${file}' holding ${describeValue(value)}`);
+  const { shape, dtype = 'float32', data } = value as { shape?: unknown; dtype?: unknown; data?: unknown };
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new ArgumentError(argument, `${JSON_FORM}, "shape" a list of non-negative integers`, `'${file}' with shape ${describeValue(shape)}`);
   }
+  if (!JSON_DTYPES.includes(dtype as JsonDtype)) throw new ArgumentError(argument, `dtype ${JSON_DTYPES.join(', ')}`, `${describeValue(dtype)} in '${file}'`);
   const dims = shape as number[];
-  const values = flat as number[];
-  if (values.length !== sizeOf(dims)) throw new ArgumentError(argument, `${sizeOf(dims)} values for shape [${dims.join(', ')}]`, `${values.length} in '${file}'`);
-  switch (dtype) {
+  const size = sizeOf(dims);
+  if (size > limits.elements) throw new LimitError(argument, 'elements', limits, 'elements per tensor', `'${file}' of shape [${dims.join(', ')}] (${size.toLocaleString('en-US')} elements)`, size);
+  if (!Array.isArray(data)) throw new ArgumentError(argument, `${JSON_FORM}, "data" an array`, `'${file}' with data ${describeValue(data)}`);
+  const values = valuesOf(data, dims, dtype as JsonDtype, file, argument);
+  switch (dtype as JsonDtype) {
     case 'float32':
-      return tensor(Float32Array.from(values), dims);
+      return tensor(Float32Array.from(values as number[]), dims);
     case 'float64':
-      return tensor(Float64Array.from(values), dims);
+      return tensor(Float64Array.from(values as number[]), dims);
     case 'int32':
-      return tensor(Int32Array.from(values), dims);
+      return tensor(Int32Array.from(values as number[]), dims);
     case 'int64':
-      return tensor(BigInt64Array.from(values, (v) => BigInt(Math.trunc(v))), dims);
-    default:
-      throw new ArgumentError(argument, 'dtype float32, float64, int32 or int64', `'${String(dtype)}' in '${file}'`);
+      return tensor(BigInt64Array.from(values as number[], (v) => BigInt(v)), dims);
+    case 'bool':
+      return tensor(Uint8Array.from(values as (number | boolean)[], (v) => (v ? 1 : 0)), dims);
   }
 }
 

@@ -1,12 +1,16 @@
 import type fs from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { tensor, type HostTensor } from '@attribution/onnx';
 import { ArgumentError, sizeOf } from '@attribution/tensor';
+import { DEFAULT_LIMITS, LimitError, type Limits } from './limits.js';
+import { openFile, readNpyData, readNpyHeader, type NpyHeader } from './npy.js';
 import { readTensor } from './read.js';
 
 /** A dataset of examples along dimension 0, read in slices so that memory depends on the slice, not the dataset. */
 export interface ExampleSource {
+  /** The file or folder the examples come from (for messages). */
+  readonly location?: string;
   /** Number of examples. */
   readonly count: number;
   /** Shape of one example (without the batch dimension). */
@@ -18,68 +22,40 @@ export interface ExampleSource {
 
 type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
-const NPY_TYPES: Record<string, { dtype: string; bytes: number; make: (b: ArrayBuffer) => Typed }> = {
-  '<f4': { dtype: 'float32', bytes: 4, make: (b) => new Float32Array(b) },
-  '<f8': { dtype: 'float64', bytes: 8, make: (b) => new Float64Array(b) },
-  '<i4': { dtype: 'int32', bytes: 4, make: (b) => new Int32Array(b) },
-  '<i8': { dtype: 'int64', bytes: 8, make: (b) => new BigInt64Array(b) },
-  '|b1': { dtype: 'bool', bytes: 1, make: (b) => new Uint8Array(b) },
-};
-
-/** The header of a `.npy` file (format versions 1–3): element type, shape and where the data starts. */
-async function npyHeader(file: string, argument: string): Promise<{ descr: string; shape: number[]; offset: number }> {
-  const handle = await open(file, 'r');
+/** A `.npy` stack `[M, …]`, read slice by slice from the file; its header and size are checked when opened. */
+async function npyStack(file: string, argument: string, limits: Limits): Promise<ExampleSource> {
+  const { handle, size } = await openFile(file, argument, 'a .npy stack, a .json tensor or a folder of them');
+  let header: NpyHeader;
   try {
-    const head = Buffer.alloc(12);
-    await handle.read(head, 0, 12, 0);
-    if (head.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new ArgumentError(argument, 'a .npy file', `'${file}' (no NUMPY magic)`);
-    const major = head[6] as number;
-    const length = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const text = Buffer.alloc(length);
-    await handle.read(text, 0, length, start);
-    const header = text.toString('latin1');
-    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-    const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-    const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-    if (!descr || !fortran || shapeText === undefined) throw new ArgumentError(argument, 'a valid .npy header', `'${file}'`);
-    if (fortran === 'True') throw new ArgumentError(argument, 'a C-ordered .npy array (np.ascontiguousarray)', `'${file}' in Fortran order`);
-    const shape = shapeText.split(',').map((d) => d.trim()).filter(Boolean).map(Number);
-    return { descr, shape, offset: start + length };
+    header = await readNpyHeader(handle, size, file, argument, limits);
   } finally {
     await handle.close();
   }
-}
-
-/** A `.npy` stack `[M, …]`, read slice by slice from the file. */
-async function npyStack(file: string, argument: string): Promise<ExampleSource> {
-  const { descr, shape, offset } = await npyHeader(file, argument);
-  const type = NPY_TYPES[descr];
-  if (!type) throw new ArgumentError(argument, `a .npy array of ${Object.keys(NPY_TYPES).join(', ')}`, `'${file}' of dtype ${descr}`);
+  const { shape, type } = header;
   if (shape.length < 1) throw new ArgumentError(argument, 'a stack of examples [M, …]', `'${file}' of shape ()`);
-  const rowBytes = sizeOf(shape.slice(1)) * type.bytes;
+  const per = sizeOf(shape.slice(1));
   return {
+    location: file,
     count: shape[0] as number,
     shape: shape.slice(1),
     dtype: type.dtype,
     async read(start, end) {
-      const handle = await open(file, 'r');
+      const { handle: h } = await openFile(file, argument, 'a readable .npy stack');
       try {
-        const bytes = new ArrayBuffer((end - start) * rowBytes);
-        await handle.read(new Uint8Array(bytes), 0, bytes.byteLength, offset + start * rowBytes);
-        const data = type.make(bytes);
-        return tensor(type.dtype === 'bool' ? Int32Array.from(data as Uint8Array) : data, [end - start, ...shape.slice(1)]);
+        return tensor(await readNpyData(h, header, start * per, (end - start) * per, file, argument), [end - start, ...shape.slice(1)]);
       } finally {
-        await handle.close();
+        await h.close();
       }
     },
   };
 }
 
 /** A tensor held in memory (a `.json` file) as a source. */
-function memorySource(t: HostTensor): ExampleSource {
+function memorySource(t: HostTensor, location: string, argument: string): ExampleSource {
+  if (t.dims.length < 1) throw new ArgumentError(argument, 'a stack of examples [M, …]', `'${location}' of shape []`);
   const per = sizeOf(t.dims.slice(1));
   return {
+    location,
     count: t.dims[0] as number,
     shape: t.dims.slice(1),
     dtype: t.type,
@@ -91,17 +67,22 @@ function memorySource(t: HostTensor): ExampleSource {
 }
 
 /** Several sources one after another (the files of a folder, in name order). */
-function concatenated(parts: readonly ExampleSource[], argument: string): ExampleSource {
+function concatenated(parts: readonly ExampleSource[], location: string, argument: string): ExampleSource {
   const first = parts[0];
-  if (!first) throw new ArgumentError(argument, 'a folder with at least one .npy or .json file', 'an empty folder');
+  if (!first) throw new ArgumentError(argument, 'a folder with at least one .npy or .json file', `'${location}', a folder without any`);
   for (const p of parts) {
     if (p.shape.join() !== first.shape.join() || p.dtype !== first.dtype) {
-      throw new ArgumentError(argument, `files of examples of one shape [${first.shape.join(', ')}] and dtype ${first.dtype}`, `[${p.shape.join(', ')}] ${p.dtype}`);
+      throw new ArgumentError(
+        argument,
+        `files of examples of one shape and dtype, [${first.shape.join(', ')}] ${first.dtype} as in '${first.location}'`,
+        `[${p.shape.join(', ')}] ${p.dtype} in '${p.location}'`,
+      );
     }
   }
   const starts = parts.map((_, i) => parts.slice(0, i).reduce((a, p) => a + p.count, 0));
   const count = parts.reduce((a, p) => a + p.count, 0);
   return {
+    location,
     count,
     shape: first.shape,
     dtype: first.dtype,
@@ -127,8 +108,7 @@ function concatenated(parts: readonly ExampleSource[], argument: string): Exampl
   };
 }
 
-/** Opens `--inputs`: a `.npy` stack, a `.json` tensor, or a folder of them (concatenated in file-name order). */
-export async function openSource(location: string, argument: string): Promise<ExampleSource> {
+async function openAny(location: string, argument: string, limits: Limits): Promise<ExampleSource> {
   let info: fs.Stats;
   try {
     info = await stat(location);
@@ -137,8 +117,45 @@ export async function openSource(location: string, argument: string): Promise<Ex
   }
   if (info.isDirectory()) {
     const files = (await readdir(location)).filter((f) => /\.(npy|json)$/i.test(f)).sort();
-    return concatenated(await Promise.all(files.map((f) => openSource(path.join(location, f), argument))), argument);
+    const parts: ExampleSource[] = [];
+    for (const f of files) parts.push(await openAny(path.join(location, f), argument, limits));
+    return concatenated(parts, location, argument);
   }
-  if (location.toLowerCase().endsWith('.npy')) return npyStack(location, argument);
-  return memorySource(await readTensor(location, argument));
+  if (location.toLowerCase().endsWith('.npy')) return npyStack(location, argument, limits);
+  return memorySource(await readTensor(location, argument, limits), location, argument);
+}
+
+/** How {@link openSource} checks a source against the limits. */
+export interface SourceOptions {
+  /** The limits (default {@link DEFAULT_LIMITS}): at most `rows` examples, and batches of at most `elements`. */
+  readonly limits?: Limits;
+  /** The examples read at once, checked against `limits.elements` (default 1). */
+  readonly batchSize?: number;
+}
+
+/**
+ * Opens `--inputs`: a `.npy` stack, a `.json` tensor, or a folder of them (concatenated in file-name order).
+ * Every `.npy` header is checked against the file's size (a truncated file is refused, not zero-filled), and
+ * the examples and the elements of one batch against the limits.
+ */
+export async function openSource(location: string, argument: string, options: SourceOptions = {}): Promise<ExampleSource> {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const source = await openAny(location, argument, limits);
+  if (source.count > limits.rows) {
+    throw new LimitError(argument, 'rows', limits, 'examples', `${source.count.toLocaleString('en-US')} in '${location}'`, source.count);
+  }
+  const rows = Math.max(1, Math.min(options.batchSize ?? 1, source.count));
+  const elements = rows * sizeOf(source.shape);
+  if (elements > limits.elements) {
+    throw new LimitError(
+      argument,
+      'elements',
+      limits,
+      'elements per batch',
+      `${rows} example${rows === 1 ? '' : 's'} of [${source.shape.join(', ')}] from '${location}' (${elements.toLocaleString('en-US')} elements)`,
+      elements,
+      rows > 1 ? 'Lower --batch-size' : undefined,
+    );
+  }
+  return source;
 }

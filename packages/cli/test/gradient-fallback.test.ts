@@ -49,3 +49,15 @@ describe('a model with operators that have no backward rule', () => {
     expect(r.err).toMatch(/--gradient: expected 'graph' .* or 'finite-difference' .*, got 'numeric'/);
   });
 });
+
+describe('limits on the gradient model', () => {
+  it('--limit gradient-nodes bounds the gradient model built, with a message that says how to raise it', async () => {
+    const digits = new URL('../../conformance/fixtures/real/digits_cnn.onnx', import.meta.url).pathname;
+    const example = new URL('../examples/digit-3.npy', import.meta.url).pathname;
+    const r = await run('explain', digits, '--method', 'saliency', '--input', example, '--target', '3', '--limit', 'gradient-nodes=10');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/The gradient model's node count \(\d+\) exceeds the limit maxNodes = 10; .*--limit gradient-nodes=\d+/);
+    const ok = await run('explain', digits, '--method', 'saliency', '--input', example, '--target', '3', '--limit', 'gradient-nodes=100000');
+    expect(ok.code).toBe(0);
+  });
+});

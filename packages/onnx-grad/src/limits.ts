@@ -13,13 +13,16 @@ export interface BuildLimits {
 
 export const DEFAULT_LIMITS: Required<BuildLimits> = { maxNodes: 2_000_000, maxConstantElements: 2 ** 26 };
 
-/** How a user raises a limit, for messages. */
-const HOW = "raise it with fromOnnx(ort, model, { limits: { NAME: … } }) (or transformModel's limits option; on the command line, --limit NAME=…)";
+/** The command line's name of each limit (`attribution explain --limit gradient-nodes=…`). */
+const FLAGS: Record<keyof BuildLimits, string> = { maxNodes: 'gradient-nodes', maxConstantElements: 'gradient-constant' };
 
 /** Throws when `value` exceeds the limit `name`. */
 export function checkLimit(name: keyof BuildLimits, value: number, limits: BuildLimits | undefined, what: string): void {
   const limit = limits?.[name] ?? DEFAULT_LIMITS[name];
   if (value > limit) {
-    throw new BackendError(`${what} (${value.toLocaleString('en-US')}) exceeds the limit ${name} = ${limit.toLocaleString('en-US')}; ${HOW.replace(/NAME/g, name)}.`);
+    throw new BackendError(
+      `${what} (${value.toLocaleString('en-US')}) exceeds the limit ${name} = ${limit.toLocaleString('en-US')}; raise it with fromOnnx(ort, model, { limits: { ${name}: … } }) ` +
+        `(transformModel takes the same limits option; on the command line, --limit ${FLAGS[name]}=${value}).`,
+    );
   }
 }

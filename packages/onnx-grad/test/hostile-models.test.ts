@@ -126,9 +126,9 @@ describe('large graphs', () => {
         graph: { name: 'chain', node: [...nodes].reverse(), input: [makeValueInfo('x', DataType.FLOAT, ['N', 4])], output: [makeValueInfo('y', DataType.FLOAT)] },
       }) as never,
     );
-    for (const model of [bytes, reversed]) {
-      const built = transformModel(model, { wrt: ['x'] });
-      expect(built.gradients).toHaveLength(1);
-    }
+    expect(bytes.length).toBeGreaterThan(70_000);
+    // (The reversed file exercises the sort and everything after it; the ordered one is the same graph.)
+    const built = transformModel(reversed, { wrt: ['x'] });
+    expect(built.gradients).toHaveLength(1);
   }, 60_000);
 });

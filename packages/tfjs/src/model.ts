@@ -75,7 +75,6 @@ function releaseAbandonedTape(): void {
   state.activeTape = null;
 }
 
-/** Turns a tfjs failure into a typed error with a hint. */
 /** A neuron selector function's value: one per example, shape `[N]`. */
 function checkSelected(selected: unknown, layer: tf.Tensor): tf.Tensor {
   const n = layer.shape[0] as number;
@@ -89,9 +88,37 @@ function checkSelected(selected: unknown, layer: tf.Tensor): tf.Tensor {
   return selected;
 }
 
-function wrapFailure(error: unknown, what: string): AttributionError {
+/** Whether `t` was disposed, or its data freed without marking it (`tf.disposeVariables()` frees variables so). */
+function freed(t: tf.Tensor): boolean {
+  if (t.isDisposed) return true;
+  const info = (tf.engine().state as unknown as { tensorInfo?: { has(id: object): boolean } }).tensorInfo;
+  return info !== undefined && typeof info.has === 'function' && !info.has(t.dataId);
+}
+
+/** What tfjs says when a model, a layer or a tensor is used after `dispose()`. */
+const DISPOSED = /(Layer|Container) '([^']*)' is already disposed|LayersVariable (\S+) is already disposed|Tensor is disposed/;
+
+/** Turns a tfjs failure into a typed error with a hint; `model` names the model, `disposedWeight` which weight is gone. */
+function wrapFailure(error: unknown, what: string, model: string, disposedWeight: () => string | undefined): AttributionError {
   if (error instanceof AttributionError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  // tfjs says so, or fails on a freed weight in its own way (e.g. "reading 'backend'" after tf.disposeVariables()).
+  const disposed = DISPOSED.exec(message);
+  const weight = disposed?.[1] || disposed?.[3] ? undefined : disposedWeight();
+  if (disposed || weight) {
+    const part =
+      disposed?.[1] === 'Container'
+        ? 'it has been disposed'
+        : disposed?.[1] === 'Layer'
+          ? `its layer '${disposed[2]}' has been disposed`
+          : disposed?.[3]
+            ? `its weight '${disposed[3]}' has been disposed`
+            : (weight ?? 'a tensor it uses (a weight or a captured value) has been disposed');
+    return new BackendError(
+      `${model} cannot run ${what}: ${part}. Keep a model and its weights alive until every attribution call that uses it has finished, and dispose it after.`,
+      { cause: error },
+    );
+  }
   if (/gradient function not found/i.test(message)) {
     return new BackendError(
       `TensorFlow.js has no registered gradient here (${message}). Import '@tensorflow/tfjs' (which registers every gradient) ` +
@@ -123,6 +150,38 @@ export class TfjsModel implements Model<tf.Tensor> {
     this.kind = kindOf(net);
     if (this.kind === 'graph') this.inputNames = [...(net as GraphModelLike).inputNodes];
     registerMissingKernels();
+  }
+
+  /** The model in messages: `The tf.LayersModel 'name'`, `The tf.GraphModel`, `The function model`. */
+  private describe(): string {
+    if (this.kind === 'function') return 'The function model';
+    const name = (this.net as { name?: unknown }).name;
+    return `The tf.${this.kind === 'layers' ? 'LayersModel' : 'GraphModel'}${typeof name === 'string' && name ? ` '${name}'` : ''}`;
+  }
+
+  /** Which weight of a tf.LayersModel has been disposed (`tf.disposeVariables()`, a layer disposed alone), if any. */
+  private disposedWeight(): string | undefined {
+    if (this.kind !== 'layers') return undefined;
+    for (const layer of (this.net as LayersModelLike).layers as { name?: string; weights?: unknown[] }[]) {
+      for (const w of layer.weights ?? []) {
+        const value = (w as { val?: unknown }).val ?? w;
+        if (isTfTensor(value) && freed(value)) return `its weight '${String((w as { name?: string }).name ?? layer.name)}' has been disposed`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Tensors of the request disposed before the call are the caller's error, named before tfjs fails on them. */
+  private checkAlive(request: ForwardRequest<tf.Tensor> & { outputWeights?: tf.Tensor }): void {
+    const given: [string, unknown][] = [
+      ...request.inputs.map((t, i): [string, unknown] => [`inputs[${i}]`, t]),
+      ...(request.args ?? []).map((t, i): [string, unknown] => [`additionalForwardArgs[${i}]`, t]),
+      ...(request.replace ?? []).map((r): [string, unknown] => [`the replacement of layer '${r.ref.layer}'`, r.value]),
+      ['outputWeights', request.outputWeights],
+    ];
+    for (const [name, t] of given) {
+      if (isTfTensor(t) && t.isDisposed) throw new ArgumentError(name, 'a live tf.Tensor', 'a tensor that has been disposed');
+    }
   }
 
   /** Calls the underlying model once, passing layer tensors through `ctx`, and picks the explained output. */
@@ -177,6 +236,7 @@ export class TfjsModel implements Model<tf.Tensor> {
   }
 
   private checkRequest(request: ForwardRequest<tf.Tensor>, layerRefs: readonly LayerRef[]): boolean {
+    this.checkAlive(request);
     const expected =
       this.kind === 'layers' ? (this.net as LayersModelLike).inputs.length : this.kind === 'graph' ? this.inputNames?.length : undefined;
     if (expected !== undefined && request.inputs.length !== expected) {
@@ -220,7 +280,7 @@ export class TfjsModel implements Model<tf.Tensor> {
       });
       return { output: output as tf.Tensor, captured };
     } catch (e) {
-      throw wrapFailure(e, 'the forward pass');
+      throw wrapFailure(e, 'the forward pass', this.describe(), () => this.disposedWeight());
     }
   }
 
@@ -286,7 +346,7 @@ export class TfjsModel implements Model<tf.Tensor> {
     } catch (e) {
       releaseAbandonedTape();
       tf.dispose([...captured, ...(output ? [output] : [])]);
-      throw wrapFailure(e, 'the gradient computation');
+      throw wrapFailure(e, 'the gradient computation', this.describe(), () => this.disposedWeight());
     } finally {
       tf.dispose(owned);
     }
