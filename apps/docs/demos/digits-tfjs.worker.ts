@@ -25,7 +25,8 @@ async function load(): Promise<TfjsModel> {
   // The weights are those of digits_cnn.onnx, read from the file itself.
   const response = await fetch(modelUrl);
   if (!response.ok) throw new Error(`cannot load ${modelUrl} (HTTP ${response.status})`);
-  return fromTfjs(digitsNet(new Uint8Array(await response.arrayBuffer())));
+  // The taps are NCHW, as the ONNX model's tensors: Grad-CAM pools over axes 2 and 3.
+  return fromTfjs(digitsNet(new Uint8Array(await response.arrayBuffer())), { dataFormat: 'channelsFirst' });
 }
 
 let loading: Promise<TfjsModel> | undefined;

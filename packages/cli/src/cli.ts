@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
-import { METHODS, chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
+import { METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
 import { parseLimits } from './limits.js';
 import { checkDistinctOutputs, checkOutputFile, writeAtomic, type ReadPath } from './output.js';
 import { verifyCommand } from './results.js';
@@ -43,13 +43,14 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
   if (o.input.length === 0) throw new ArgumentError('--input', 'at least one input file (.npy or .json)', 'none');
   const limits = parseLimits(o.limit);
   checkOutputs(modelPath, o);
+  const labels = await labelsOf(o);
   const ort = await loadRuntime(o.runtime);
-  const model: OnnxModel = await fromOnnx(ort, modelPath, modelOptions(o, limits));
+  const model: OnnxModel = await fromOnnx(ort, modelPath, modelOptions(o, limits, labels));
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     let bar: SingleBar | undefined;
     const options: Record<string, unknown> = {
-      ...(await methodOptions(o, inputs.length)),
+      ...(await methodOptions(o, inputs.length, labels)),
       onProgress: io.progressStream
         ? ({ done, total }: { done: number; total: number }) => {
             if (!bar) {
@@ -64,6 +65,9 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
     const seeding = seedingOf(o.method, options);
     const seed = seeding === 'none' ? undefined : runSeed(options).seed;
     if (seed !== undefined) options.seed = seedOption(seeding, seed, 0, (inputs[0] as HostTensor).dims[0] ?? 1);
+    // 'predicted' is resolved here (the same one forward pass the method would make) so the output can name the classes.
+    const given = options.target;
+    const classes = await resolveClasses(model, options, inputs, labels);
     const attributing = method.create(model, o.layer).attribute(inputs, options);
     const result = await attributing.finally(() => bar?.stop());
     // Layer methods return the layer's shape; Lime and KernelShap with returnInputShape false one [N, M] tensor.
@@ -78,7 +82,7 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
     const pictures: [string | undefined, () => Promise<void>][] = [
       [o.heatmap, () => writeHeatmap(o.heatmap as string, inputs[0] as HostTensor, attributions[0] as HostTensor, o)],
       [o.plot, () => writePlot(o.plot as string, attributions, names, o)],
-      [o.html, () => writeHtml(o.html as string, model, inputs, attributions[0] as HostTensor, options.target, o)],
+      [o.html, () => writeHtml(o.html as string, model, inputs, attributions[0] as HostTensor, classes ? [...classes.indices] : options.target, o)],
     ];
     for (const [file, write] of pictures) {
       if (file === undefined) continue;
@@ -90,7 +94,10 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
         method: o.method,
         model: typeof modelPath === 'string' ? modelPath : 'seed',
         output: model.output,
-        target: o.targetMask !== undefined ? { mask: o.targetMask } : (options.target ?? null),
+        target: o.targetMask !== undefined ? { mask: o.targetMask } : (given ?? null),
+        // The indices explained, where the target was 'predicted' or named classes.
+        ...(typeof given === 'string' || (Array.isArray(given) && given.some((t) => typeof t === 'string')) ? { targetIndices: classes?.indices ?? options.target } : {}),
+        ...(classes?.labels ? { targetLabels: classes.labels } : {}),
         ...(o.layer !== undefined ? { layer: o.layer } : {}),
         ...(o.neuron !== undefined ? { neuron: options.neuronSelector } : {}),
         attributions: attributions.map((a, i) => ({ name: names[i], shape: a.dims, data: Array.from(toNumbers(a.data)) })),
@@ -103,13 +110,23 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
       const what =
         method.family === 'neuron'
           ? `neuron ${JSON.stringify(options.neuronSelector)} of '${o.layer}'`
-          : `'${model.output}'${options.target !== undefined ? `, target ${o.targetMask !== undefined ? `mask ${o.targetMask}` : JSON.stringify(options.target)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
+          : `'${model.output}'${given !== undefined ? `, target ${o.targetMask !== undefined ? `mask ${o.targetMask}` : targetText(given, options.target, classes)}` : ''}${method.family === 'layer' ? `, layer '${o.layer}'` : ''}`;
       io.out(`${method.className} on ${what} (${o.runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node'}${seed !== undefined ? `, seed ${seed}` : ''})\n`);
       io.out(`${summarize(names, attributions, delta)}\n`);
     }
   } finally {
     model.dispose();
   }
+}
+
+/** The target in the summary line: as given, with the class of each example when it was resolved or has a name. */
+function targetText(given: unknown, resolved: unknown, classes: TargetClasses | undefined): string {
+  const text = JSON.stringify(given);
+  if (!classes) return given === resolved ? text : `${text} (${JSON.stringify(resolved)})`;
+  if (given !== 'predicted' && !classes.labels) return text;
+  const each = classes.indices.map((k, i) => (classes.labels ? `${k} '${classes.labels[i]}'` : String(k)));
+  const shown = each.length > 8 ? [...each.slice(0, 8), `… (${each.length})`] : each;
+  return `${text} (${new Set(each).size === 1 ? each[0] : shown.join(', ')})`;
 }
 
 /**
@@ -135,6 +152,7 @@ function checkOutputs(modelPath: string | Uint8Array, o: ExplainOptions): void {
     ...(
       [
         ['--target-mask', o.targetMask],
+        ['--labels', o.labels],
         ['--feature-names', o.featureNames],
         ['--tokens', o.tokens],
         ['--class-names', o.classNames],
@@ -209,8 +227,9 @@ export function program(io: Io = processIo): Command {
     .option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs', collect, [])
     .option('--baseline <file|number>', 'a baseline per input (default zeros)', collect, [])
     .option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json) for perturbation methods', collect, [])
-    .option('--target <n|n,n,...>', 'the output index to explain, or one per example')
+    .option('--target <n|name|predicted|n,name,...>', "the output index or class name (--labels) to explain, one per example, or 'predicted' (each example's predicted class)")
     .option('--target-mask <file>', 'explain Σ output ⊙ mask instead: weights over the output (.npy or .json), shaped like it without the batch dimension (shared) or with it (one per example)')
+    .option('--labels <file>', 'the class names of the output: a text file with one per line, or a .json array of strings')
     .option('--layer <name>', 'the layer (an ONNX tensor or node name) for layer and neuron methods and guided-grad-cam')
     .option('--neuron <i,j,...>', 'the neuron: its index in the layer output without the batch dimension; a:b ranges select a block (summed)')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
@@ -238,8 +257,9 @@ export function program(io: Io = processIo): Command {
     .requiredOption('--method <name>', 'the method (as for explain)')
     .option('--inputs <stack|folder>', 'a .npy stack [M, …], a .json tensor or a folder of them (in name order); repeat per model input', collect, [])
     .requiredOption('--out <dir>', 'where results go: manifest.json and, per batch, batch-NNNNNN.json with batch-NNNNNN-<k>.npy')
-    .option('--target <n|predicted>', "the output index to explain for every example, or 'predicted' (each example's argmax)")
-    .option('--targets <file.json>', 'a JSON array of targets, one per example')
+    .option('--target <n|name|predicted>', "the output index or class name (--labels) to explain for every example, or 'predicted' (each example's argmax)")
+    .option('--targets <file.json>', 'a JSON array of targets (indices or class names), one per example')
+    .option('--labels <file>', 'the class names of the output: a text file with one per line, or a .json array of strings')
     .option('--target-mask <file>', 'explain Σ output ⊙ mask for every example: weights over the output without the batch dimension (.npy or .json)')
     .option('--baseline <file|number>', 'a baseline per input', collect, [])
     .option('--feature-mask <file>', 'an integer feature mask per input', collect, [])

@@ -2,10 +2,11 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromOnnx, type HostTensor } from '@attribution/onnx';
-import { ArgumentError, toNumbers } from '@attribution/tensor';
+import { normalizeArgs, resolveTarget, targetRowLimit, withScope } from '@attribution/core';
+import { fromOnnx, hostBackend, type HostTensor, type OnnxModel } from '@attribution/onnx';
+import { ArgumentError, describeChoices, toNumbers } from '@attribution/tensor';
 import { dump } from 'npyjs';
-import { chooseMethod, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
+import { chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
 import { LimitError, parseLimits } from './limits.js';
 import { sha256Path } from './hash.js';
 import { checkOutputFolder, type ReadPath } from './output.js';
@@ -69,32 +70,39 @@ function positiveInteger(argument: string, text: string | undefined, fallback: n
   return v;
 }
 
-/** Per-example targets: `--targets file.json` (an array, one per example), `--target n`, or `--target predicted`. */
-function targetsFor(flags: DatasetFlags, examples: number): ((start: number, end: number, logits?: Float64Array) => number[] | undefined) | undefined {
+/** The targets of a batch's examples, as recorded: one index (or index tuple) per example. */
+type BatchTargets = (start: number, end: number, model: OnnxModel, inputs: readonly HostTensor[], options: Record<string, unknown>) => Promise<(number | number[])[]>;
+
+/**
+ * Per-example targets: `--targets file.json` (an array of indices or class names of `--labels`, one per
+ * example), or `--target predicted` (each example's predicted class, resolved per batch as the library does).
+ */
+function targetsFor(flags: DatasetFlags, examples: number, labels: readonly string[] | undefined): BatchTargets | undefined {
   if (flags.targets !== undefined && flags.target !== undefined) throw new ArgumentError('--targets', 'either --target or --targets', 'both');
   if (flags.targets !== undefined && flags.targetMask !== undefined) throw new ArgumentError('--target-mask', 'either --targets or --target-mask', 'both');
   if (flags.targets !== undefined) {
+    const expected = `a JSON array of ${examples} integers${labels ? ' or class names of --labels' : ''}, one per example`;
     let list: unknown;
     try {
       list = JSON.parse(fs.readFileSync(flags.targets, 'utf8'));
     } catch (e) {
-      throw new ArgumentError('--targets', 'a JSON array of integers, one per example', `'${flags.targets}' (${(e as Error).message})`);
+      throw new ArgumentError('--targets', `a JSON array of integers${labels ? ' or class names of --labels' : ''}, one per example`, `'${flags.targets}' (${(e as Error).message})`);
     }
-    if (!Array.isArray(list) || list.length !== examples || !list.every((v) => Number.isInteger(v))) {
-      throw new ArgumentError('--targets', `a JSON array of ${examples} integers, one per example`, `'${flags.targets}'`);
+    if (!Array.isArray(list) || list.length !== examples || !list.every((v) => Number.isInteger(v) || (labels !== undefined && typeof v === 'string'))) {
+      const named = Array.isArray(list) && list.some((v) => typeof v === 'string');
+      throw new ArgumentError('--targets', expected, `'${flags.targets}'`, named && !labels ? 'Name the classes with --labels <file> to give targets by name.' : undefined);
     }
-    return (start, end) => (list as number[]).slice(start, end);
+    const indices = (list as (number | string)[]).map((v, i) => {
+      if (typeof v === 'number') return v;
+      const k = (labels as readonly string[]).indexOf(v);
+      if (k < 0) throw new ArgumentError('--targets', describeChoices('the class names of --labels', v, labels as readonly string[]), `'${v}' at index ${i} of '${flags.targets}'`);
+      return k;
+    });
+    return async (start, end) => indices.slice(start, end);
   }
   if (flags.target === 'predicted') {
-    return (start, end, logits) => {
-      const rows = end - start;
-      const k = (logits as Float64Array).length / rows;
-      return Array.from({ length: rows }, (_, i) => {
-        let best = 0;
-        for (let j = 1; j < k; j++) if ((logits as Float64Array)[i * k + j]! > (logits as Float64Array)[i * k + best]!) best = j;
-        return best;
-      });
-    };
+    return async (_start, _end, model, inputs, options) =>
+      (await withScope(hostBackend, (scope) => resolveTarget(model, 'predicted', inputs, normalizeArgs(options.additionalForwardArgs), scope, { maxRows: targetRowLimit(options) }))) as (number | number[])[];
   }
   return undefined;
 }
@@ -120,7 +128,8 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
   });
   if (!fs.existsSync(modelPath)) throw new ArgumentError('model', 'a readable ONNX file', `'${modelPath}'`);
   const batches = Math.ceil(examples / batchSize);
-  const targetOf = targetsFor(flags, examples);
+  const labels = await labelsOf(flags);
+  const targetOf = targetsFor(flags, examples, labels);
   // The run's seed (given, or drawn here; a folder that holds the run already keeps its own).
   const parsed = parseOptions(flags.options);
   const runSeedOf = seedingOf(flags.method, parsed) === 'none' ? null : runSeed(parsed).seed;
@@ -133,6 +142,7 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
     ...flags.featureMask.map((m, i) => ({ path: m, what: `the --feature-mask #${i + 1} file` })),
     ...(flags.targets !== undefined ? [{ path: flags.targets, what: 'the --targets file' }] : []),
     ...(flags.targetMask !== undefined ? [{ path: flags.targetMask, what: 'the --target-mask file' }] : []),
+    ...(flags.labels !== undefined ? [{ path: flags.labels, what: 'the --labels file' }] : []),
   ];
   checkOutputFolder(flags.out, '--out', reads);
   const { hashes, sha256 } = hasher();
@@ -145,6 +155,7 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
     target: flags.target ?? null,
     targets: flags.targets === undefined ? null : await sha256(flags.targets),
     ...(flags.targetMask !== undefined ? { targetMask: await sha256(readable(flags.targetMask, '--target-mask')) } : {}),
+    ...(flags.labels !== undefined ? { labels: await sha256(flags.labels) } : {}),
     ...(flags.gradient === 'finite-difference' ? { gradient: flags.gradient } : {}),
     options: flags.options ?? null,
     seed: runSeedOf,
@@ -177,9 +188,9 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
   const ort = await loadRuntime(flags.runtime);
   // Workers run one ONNX Runtime thread each (ATTRIBUTION_THREADS=1), so w processes use w cores.
   const threads = Number(process.env.ATTRIBUTION_THREADS ?? 0);
-  const model = await fromOnnx(ort, modelPath, { ...modelOptions(flags, limits), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
+  const model = await fromOnnx(ort, modelPath, { ...modelOptions(flags, limits, labels), ...(threads > 0 ? { sessionOptions: { intraOpNumThreads: threads } } : {}) });
   try {
-    const options = await methodOptions({ ...flags, target: flags.target === 'predicted' ? undefined : flags.target }, sources.length);
+    const options = await methodOptions({ ...flags, target: flags.target === 'predicted' ? undefined : flags.target }, sources.length, labels);
     const attribution = method.create(model, flags.layer);
     // Stochastic methods: example i's seed is derived from the run's seed and i (see seeding.ts), so results do
     // not depend on the batch size, the shards or how often the run was interrupted.
@@ -189,16 +200,16 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
       const start = b * batchSize;
       const end = Math.min(examples, start + batchSize);
       const inputs = await Promise.all(sources.map((s) => s.read(start, end)));
-      let logits: Float64Array | undefined;
-      if (flags.target === 'predicted') logits = Float64Array.from(toNumbers(((await model.forward({ inputs })).output as HostTensor).data as never));
-      const targets = targetOf?.(start, end, logits);
+      const targets = await targetOf?.(start, end, model, inputs, options);
+      // With --labels, a record names the class of each example whose target is one class index.
+      const targetLabels = labels && targets?.every((t) => typeof t === 'number') ? targets.map((t) => labels.at(t as number) ?? String(t)) : undefined;
       const seeds = seedOption(seeding, seed, start, end);
       const batchOptions = { ...options, ...(targets ? { target: targets } : {}), ...(seeds !== undefined ? { seed: seeds } : {}) };
       const result = await attribution.attribute(inputs, batchOptions);
       const tensors = (Array.isArray(result.attributions) ? result.attributions : [result.attributions]) as HostTensor[];
       const arrays = tensors.map((t) => new Uint8Array(dump(Float32Array.from(toNumbers(t.data as never)), [...t.dims])));
       const delta = result.delta ? Array.from(toNumbers((result.delta as HostTensor).data as never)) : undefined;
-      writeBatch(flags.out, { batch: b, start, end, ...(targets ? { targets } : {}), ...(delta ? { delta } : {}) }, arrays);
+      writeBatch(flags.out, { batch: b, start, end, ...(targets ? { targets } : {}), ...(targetLabels ? { targetLabels } : {}), ...(delta ? { delta } : {}) }, arrays);
       out(`batch ${b} (${k + 1}/${todo.length} of this run): examples ${start}–${end - 1}\n`);
     }
   } finally {
@@ -272,6 +283,7 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
     ['--target', f.target],
     ['--targets', f.targets],
     ['--target-mask', f.targetMask],
+    ['--labels', f.labels],
     ['--layer', f.layer],
     ['--neuron', f.neuron],
     ['--options', f.options],

@@ -4,7 +4,7 @@
  * {@link main} runs it programmatically.
  */
 export { main, program, type Io } from './cli.js';
-export { parseOptions, parseTarget, readTensor } from './read.js';
+export { parseOptions, parseTarget, readLabels, readTensor } from './read.js';
 export { SEED, seedModel } from './seed.js';
 export { summarize } from './summary.js';
 export { explainDataset, parseShard, type DatasetFlags } from './dataset.js';

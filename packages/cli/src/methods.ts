@@ -1,10 +1,11 @@
-import type { OnnxModel, OrtModule, HostTensor } from '@attribution/onnx';
+import { hostBackend, type OnnxModel, type OrtModule, type HostTensor } from '@attribution/onnx';
+import { normalizeArgs, normalizeTarget, resolveTarget, targetRowLimit, withScope } from '@attribution/core';
 import { layerMethods } from '@attribution/layer';
 import { neuronMethods } from '@attribution/neuron';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, closestName } from '@attribution/tensor';
 import { parseLimits, type Limits } from './limits.js';
-import { parseNeuron, parseOptions, parseTarget, readTensor } from './read.js';
+import { parseNeuron, parseOptions, parseTarget, readLabels, readTensor } from './read.js';
 
 /** The flags that choose and configure a method, shared by `explain` and `explain-dataset`. */
 export interface MethodFlags {
@@ -14,6 +15,8 @@ export interface MethodFlags {
   target?: string;
   /** `--target-mask <file>`: a weight tensor over the output (a `{ mask }` target), instead of `--target`. */
   targetMask?: string;
+  /** `--labels <file>`: the class names of the model output (one per line, or a .json array). */
+  labels?: string;
   layer?: string;
   neuron?: string;
   options?: string;
@@ -23,11 +26,12 @@ export interface MethodFlags {
   limit?: string[];
 }
 
-/** The `fromOnnx` options the flags ask for: the explained output and how gradients are computed. */
+/** The `fromOnnx` options the flags ask for: the explained output, how gradients are computed, the class names. */
 export function modelOptions(
   o: { output?: string; gradient?: string },
   limits?: Limits,
-): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number } } {
+  labels?: readonly string[],
+): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number }; labels?: readonly string[] } {
   if (o.gradient !== undefined && o.gradient !== 'graph' && o.gradient !== 'finite-difference') {
     throw new ArgumentError('--gradient', "'graph' (the backward graph, default) or 'finite-difference' (two forward passes per input element)", `'${o.gradient}'`);
   }
@@ -35,7 +39,13 @@ export function modelOptions(
     ...(o.output ? { output: o.output } : {}),
     ...(o.gradient ? { gradient: o.gradient } : {}),
     ...(limits ? { limits: { maxNodes: limits.gradientNodes, maxConstantElements: limits.gradientConstant } } : {}),
+    ...(labels ? { labels } : {}),
   };
+}
+
+/** The class names of `--labels`, when given. */
+export async function labelsOf(o: { labels?: string }): Promise<readonly string[] | undefined> {
+  return o.labels === undefined ? undefined : readLabels(o.labels, '--labels');
 }
 
 /** Loads `onnxruntime-node` or `onnxruntime-web`. */
@@ -93,16 +103,44 @@ export function chooseMethod(o: MethodFlags): CliMethod {
 
 
 /** The method's options from the flags: target, neuron, baselines and masks read from their files, `--options`. */
-export async function methodOptions(o: MethodFlags, inputCount: number): Promise<Record<string, unknown>> {
+export async function methodOptions(o: MethodFlags, inputCount: number, labels?: readonly string[]): Promise<Record<string, unknown>> {
   const limits = parseLimits(o.limit);
   const baselines = await Promise.all(o.baseline.map((b, i) => (b.trim() !== '' && Number.isFinite(Number(b)) ? Number(b) : readTensor(b, `--baseline #${i + 1}`, limits))));
   const masks = await Promise.all(o.featureMask.map((f, i) => readTensor(f, `--feature-mask #${i + 1}`, limits)));
   return {
-    ...(o.target !== undefined ? { target: parseTarget(o.target) } : {}),
+    ...(o.target !== undefined ? { target: parseTarget(o.target, labels) } : {}),
     ...(o.targetMask !== undefined ? { target: { mask: await readTensor(o.targetMask, '--target-mask', limits) } } : {}),
     ...(o.neuron !== undefined ? { neuronSelector: parseNeuron(o.neuron) } : {}),
     ...(baselines.length ? { baselines: baselines.length === 1 && inputCount === 1 ? baselines[0] : baselines } : {}),
     ...(masks.length ? { featureMask: masks.length === 1 && inputCount === 1 ? masks[0] : masks } : {}),
     ...parseOptions(o.options),
   };
+}
+
+/** What a target picks per example when it is one class index each: the indices, and their names when known. */
+export interface TargetClasses {
+  readonly indices: readonly number[];
+  readonly labels?: readonly string[];
+}
+
+/**
+ * Resolves `options.target` for a batch where the CLI reports it: `'predicted'` becomes each example's predicted
+ * class (the library's resolution, one forward pass; the method then gets the indices) and class names are looked
+ * up in `labels`. Returns the class of each example when the target picks one index per example, else undefined.
+ */
+export async function resolveClasses(
+  model: OnnxModel,
+  options: Record<string, unknown>,
+  inputs: readonly HostTensor[],
+  labels: readonly string[] | undefined,
+): Promise<TargetClasses | undefined> {
+  const target = options.target;
+  if (target === undefined || (typeof target === 'object' && !Array.isArray(target))) return undefined;
+  const args = normalizeArgs(options.additionalForwardArgs);
+  if (target === 'predicted') options.target = await withScope(hostBackend, (scope) => resolveTarget(model, target, inputs, args, scope, { maxRows: targetRowLimit(options) }));
+  const examples = inputs[0]?.dims[0] ?? 1;
+  const spec = await normalizeTarget(hostBackend, options.target, examples, labels);
+  const indices = spec.kind === 'shared' && !spec.tuple ? new Array<number>(examples).fill(spec.index[0] as number) : spec.kind === 'each' && !spec.tuple ? spec.indices.map((i) => i[0] as number) : undefined;
+  if (!indices) return undefined;
+  return { indices, ...(labels ? { labels: indices.map((i) => labels.at(i) ?? String(i)) } : {}) };
 }

@@ -73,8 +73,8 @@ export async function writeHeatmap(file: string, input: HostTensor, attribution:
   const spatial = layout === 'chw' ? inputShape.slice(2) : inputShape.slice(1, 3);
   let attr = attribution;
   const attrSpatial = layout === 'chw' ? attr.dims.slice(2) : attr.dims.slice(1, 3);
-  if (attr.dims.length === 4 && layout === 'chw' && attrSpatial.join() !== spatial.join()) {
-    attr = (await interpolate(hostBackend, attr, spatial, 'bilinear')) as HostTensor;
+  if (attr.dims.length === 4 && attrSpatial.join() !== spatial.join()) {
+    attr = (await interpolate(hostBackend, attr, spatial, 'bilinear', layout === 'chw' ? 1 : -1)) as HostTensor;
   }
   if (attr.dims.length !== 4 || (layout === 'chw' ? attr.dims.slice(2) : attr.dims.slice(1, 3)).join() !== spatial.join()) {
     throw new ArgumentError('--heatmap', `attributions of shape [N, C, ${spatial.join(', ')}] (${layout})`, `[${attr.dims.join(', ')}]`);

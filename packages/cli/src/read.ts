@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { tensor, type HostTensor } from '@attribution/onnx';
-import { ArgumentError, describeValue, sizeOf } from '@attribution/tensor';
+import { ArgumentError, checkLabels, describeValue, sizeOf } from '@attribution/tensor';
 import { DEFAULT_LIMITS, LimitError, type Limits } from './limits.js';
 import { openFile, readNpyTensor } from './npy.js';
 
@@ -121,15 +121,64 @@ function fromJson(text: string, file: string, argument: string, limits: Limits):
   }
 }
 
-/** Parses `--target`: `3` (one index for all examples) or `1,0,2` (one per example). */
-export function parseTarget(text: string | undefined): number | number[] | undefined {
+/**
+ * Parses `--target`: `3` (one index for all examples), `1,0,2` (one per example), `predicted` (each example's
+ * predicted class), or with `labels` class names: `cat` (every example) or `cat,dog,3` (one per example, names
+ * and indices mixed). A text that is one of the labels as a whole is that label, commas included.
+ */
+export function parseTarget(text: string | undefined, labels?: readonly string[]): number | string | (number | string)[] | undefined {
   if (text === undefined) return undefined;
+  const whole = text.trim();
+  if (whole === 'predicted' || labels?.includes(whole)) return whole;
+  const expected = `an integer or comma-separated integers (one per example), 'predicted'${labels ? ', or class names of --labels' : ', or class names with --labels <file>'}`;
   const parts = text.split(',').map((p) => p.trim());
-  const values = parts.map(Number);
-  if (parts.some((p) => p === '') || !values.every(Number.isInteger)) {
-    throw new ArgumentError('--target', 'an integer or comma-separated integers (one per example)', `'${text}'`);
+  if (parts.some((p) => p === '')) throw new ArgumentError('--target', expected, `'${text}'`);
+  const values = parts.map((p) => (Number.isInteger(Number(p)) ? Number(p) : p));
+  if (!labels && values.some((v) => typeof v === 'string')) {
+    throw new ArgumentError('--target', expected, `'${text}'`, 'Name the classes with --labels <file> (one class name per line, or a .json array of strings).');
   }
-  return parts.length === 1 ? (values[0] as number) : values;
+  return parts.length === 1 ? (values[0] as number | string) : values;
+}
+
+/** The largest `--labels` file read (a million class names of 60 characters). */
+const MAX_LABELS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads `--labels`: class names of the model output, `labels[i]` naming index i — a text file with one name per
+ * line (surrounding spaces and blank lines at the end ignored), or a `.json` file holding an array of strings.
+ */
+export async function readLabels(file: string, argument = '--labels'): Promise<readonly string[]> {
+  const expected = 'a text file with one class name per line, or a .json array of class names';
+  const { handle, size } = await openFile(file, argument, expected);
+  let text: string;
+  try {
+    if (size > MAX_LABELS_BYTES) throw new ArgumentError(argument, `${expected} of at most ${MAX_LABELS_BYTES.toLocaleString('en-US')} bytes`, `'${file}' of ${size.toLocaleString('en-US')} bytes`);
+    text = (await handle.readFile('utf8')).replace(/^\uFEFF/, '');
+  } catch (e) {
+    if (e instanceof ArgumentError) throw e;
+    throw new ArgumentError(argument, expected, `'${file}' (${(e as Error).message})`);
+  } finally {
+    await handle.close();
+  }
+  if (extname(file).toLowerCase() === '.json') {
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch (e) {
+      throw new ArgumentError(argument, 'a .json file holding an array of class names', `'${file}' (${(e as Error).message})`);
+    }
+    return checkLabels(list, argument) as readonly string[];
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const seen = new Map<string, number>();
+  lines.forEach((label, i) => {
+    if (label === '') throw new ArgumentError(argument, `${expected}, no blank line but at the end`, `'${file}', whose line ${i + 1} is blank`);
+    const first = seen.get(label);
+    if (first !== undefined) throw new ArgumentError(argument, `${expected}, each name once`, `'${file}', whose lines ${first + 1} and ${i + 1} are both ${describeValue(label)}`);
+    seen.set(label, i);
+  });
+  return checkLabels(lines, argument) as readonly string[];
 }
 
 /** Parses `--options` JSON into an object. */

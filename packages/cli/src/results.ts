@@ -17,6 +17,8 @@ export interface Manifest {
   readonly targets: string | null;
   /** The sha256 of `--target-mask`, when given. */
   readonly targetMask?: string;
+  /** The sha256 of `--labels`, when given. */
+  readonly labels?: string;
   /** 'finite-difference' when gradients are estimated (absent for the backward graph). */
   readonly gradient?: string;
   readonly options: string | null;
@@ -50,8 +52,10 @@ export interface BatchRecord {
   /** Examples `[start, end)` of the dataset. */
   readonly start: number;
   readonly end: number;
-  /** The target of each example, when there is one. */
-  readonly targets?: readonly number[];
+  /** The target of each example, when there is one: a class index, or an index tuple for outputs of higher rank. */
+  readonly targets?: readonly (number | readonly number[])[];
+  /** The class name of each example's target, with `--labels`. */
+  readonly targetLabels?: readonly string[];
   /** One `.npy` per attribution tensor, `[end − start, …]`, with its size and sha256. */
   readonly files: readonly ArrayFile[];
   readonly delta?: readonly number[];
@@ -94,6 +98,7 @@ export function manifestDifferences(there: Manifest, here: Manifest): string[] {
   const hashed: [keyof Manifest, string][] = [
     ['targets', '--targets'],
     ['targetMask', '--target-mask'],
+    ['labels', '--labels'],
   ];
   for (const [key, flag] of hashed) {
     const a = there[key] as string | null | undefined;
@@ -224,7 +229,7 @@ export function writeBatch(dir: string, record: Omit<BatchRecord, 'files'>, arra
     return { name, bytes: bytes.length, sha256: sha256Bytes(bytes) };
   });
   syncFolder(dir, '--out');
-  const full: BatchRecord = { batch: record.batch, start: record.start, end: record.end, ...(record.targets ? { targets: record.targets } : {}), files, ...(record.delta ? { delta: record.delta } : {}) };
+  const full: BatchRecord = { batch: record.batch, start: record.start, end: record.end, ...(record.targets ? { targets: record.targets } : {}), ...(record.targetLabels ? { targetLabels: record.targetLabels } : {}), files, ...(record.delta ? { delta: record.delta } : {}) };
   writeAtomic(path.join(dir, `${batchName(record.batch)}.json`), `${JSON.stringify(full)}\n`, { argument: '--out', hint });
   return full;
 }

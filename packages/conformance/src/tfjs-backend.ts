@@ -28,7 +28,7 @@ export function tfjsUnderTest(): BackendUnderTest<tf.Tensor> & { modelSync(name:
     let entry = built.get(name);
     if (!entry) {
       const fn = buildTfjsModel(loadGraph(name));
-      entry = { model: fromTfjs(fn), dispose: () => fn.dispose() };
+      entry = { model: fromTfjs(fn, { dataFormat: 'channelsFirst' }), dispose: () => fn.dispose() };
       built.set(name, entry);
     }
     return entry.model;

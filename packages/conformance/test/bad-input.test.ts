@@ -289,13 +289,13 @@ const cases: readonly BadCase[] = [
   {
     name: 'FeatureAblation: a fractional target',
     error: TargetError,
-    message: /target: expected an integer, an array with one entry per example, \{ index: \[\.\.\.\] \} or \{ mask: tensor \}, got 1\.5/,
+    message: /target: expected an integer, a class name, 'predicted', an array with one entry per example, \{ index: \[\.\.\.\] \} or \{ mask: tensor \}, got 1\.5/,
     call: onMlp((m, x) => new FeatureAblation(m).attribute(x, { target: 1.5 as never })),
   },
   {
-    name: 'KernelShap: a string target',
+    name: 'KernelShap: a class name on a model without labels',
     error: TargetError,
-    message: /target: expected an integer, an array with one entry per example, \{ index: \[\.\.\.\] \} or \{ mask: tensor \}, got "cat"/,
+    message: /target: expected an output index: the model has no class names to look a name up in, got the name "cat"\. Pass labels .* to fromTfjs or fromOnnx/,
     call: onMlp((m, x) => new KernelShap(m).attribute(x, { target: 'cat' as never })),
   },
   {

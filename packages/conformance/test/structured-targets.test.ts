@@ -140,8 +140,9 @@ const tfjsSide = (): Side<tf.Tensor> & { close(): void } => {
   const seg = tfjsSeg();
   return {
     name: 'tfjs-cpu',
-    plain: fromTfjs((x: tf.Tensor, tap: Tap) => seg.forward(x, tap)),
-    wrapped: fromTfjs((x: tf.Tensor, mask: tf.Tensor, tap: Tap) => tf.reshape(tf.sum(tf.mul(seg.forward(x, tap), mask), [1, 2, 3]), [-1, 1])),
+    // NCHW throughout, as the ONNX model: its tap 'h' is channels-first.
+    plain: fromTfjs((x: tf.Tensor, tap: Tap) => seg.forward(x, tap), { dataFormat: 'channelsFirst' }),
+    wrapped: fromTfjs((x: tf.Tensor, mask: tf.Tensor, tap: Tap) => tf.reshape(tf.sum(tf.mul(seg.forward(x, tap), mask), [1, 2, 3]), [-1, 1]), { dataFormat: 'channelsFirst' }),
     tensor: (data, shape) => tf.tensor(data as number[], shape as number[]),
     numbers: async (t) => Array.from(await t.data()),
     dispose: (t) => tf.dispose(t as tf.Tensor | tf.Tensor[]),

@@ -5,7 +5,8 @@ import { prepareInputs, type PreparedInputs } from './inputs.js';
 import { checkOutput, probeModel } from './model-calls.js';
 import { throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
-import { normalizeTarget, type TargetSelection } from './target.js';
+import { prepareTarget, targetRowLimit } from './resolve-target.js';
+import type { TargetSelection } from './target.js';
 
 /** What gradient methods share before their own computation. */
 export interface TargetCall<T> {
@@ -21,13 +22,14 @@ export interface TargetCall<T> {
 
 /**
  * Validates inputs, arguments and target of a gradient method and resolves the target against the model's
- * output (running the model when `needSums` asks for `F(x)` or the output shape is not known yet).
+ * output (running the model when `needSums` asks for `F(x)` or the output shape is not known yet; a
+ * `'predicted'` target costs one forward pass, in calls of at most `internalBatchSize` rows).
  * `needsGradient: false` admits integer inputs (layer methods differentiate at a layer).
  */
 export async function prepareTargetCall<T>(
   model: Model<T>,
   inputs: unknown,
-  options: { readonly target?: unknown; readonly additionalForwardArgs?: unknown },
+  options: { readonly target?: unknown; readonly additionalForwardArgs?: unknown; readonly internalBatchSize?: unknown; readonly signal?: AbortSignal },
   scope: Scope<T>,
   needSums = false,
   needsGradient = true,
@@ -35,7 +37,7 @@ export async function prepareTargetCall<T>(
   const b = model.backend;
   const x = await prepareInputs(b, inputs, { needsGradient });
   const args = normalizeArgs(options.additionalForwardArgs);
-  const spec = await normalizeTarget(b, options.target, x.batchSize);
+  const spec = await prepareTarget(model, options.target, x.tensors, args, scope, { maxRows: targetRowLimit(options), signal: options.signal });
   const { selection, selectedSums } = await probeModel(model, x.tensors, args, spec, true, scope, needSums);
   return { x, args, selection, fInputs: selectedSums };
 }

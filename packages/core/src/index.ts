@@ -22,6 +22,7 @@ export * from './inputs.js';
 export * from './integrate.js';
 export * from './model-calls.js';
 export * from './noise.js';
+export * from './resolve-target.js';
 export * from './options.js';
 export * from './scope.js';
 export * from './shap-samples.js';

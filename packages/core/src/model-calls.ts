@@ -62,6 +62,19 @@ function signature<T>(backend: Backend<T>, inputs: readonly T[], args: readonly 
 }
 
 /**
+ * Remembers the output shape of `model` on `inputs` and `args` (the whole batch), so that {@link probeModel} needs
+ * no forward pass for this call signature when it needs no output values.
+ */
+export function recordOutputShape<T>(model: Model<T>, inputs: readonly T[], args: readonly unknown[], shape: Shape): void {
+  const key = signature(model.backend, inputs, args);
+  if (key === undefined) return;
+  let perModel = outputShapes.get(model);
+  if (!perModel) outputShapes.set(model, (perModel = new Map()));
+  if (perModel.size > 64) perModel.clear();
+  perModel.set(key, shape);
+}
+
+/**
  * Resolves the target against the model's output shape. The model runs once on the inputs when `needSums`
  * asks for `F(x)` or when this call signature has not been seen; its output is validated then.
  * `onePerExample` demands that the target leave one value per example (gradient methods).
@@ -86,12 +99,7 @@ export async function probeModel<T>(
   const data = await backend.data(out);
   checkFiniteOutput(data);
   const shape = backend.shape(out);
-  if (key !== undefined) {
-    let perModel = outputShapes.get(model);
-    if (!perModel) outputShapes.set(model, (perModel = new Map()));
-    if (perModel.size > 64) perModel.clear();
-    perModel.set(key, shape);
-  }
+  recordOutputShape(model, inputs, args, shape);
   const selection = TargetSelection.resolve(spec, shape, onePerExample);
   const selectedSums = selection.sums(toNumbers(data));
   scope.free([out, ...captured]);

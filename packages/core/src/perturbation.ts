@@ -16,7 +16,8 @@ import { checkTensor, prepareInputs, type PreparedInputs } from './inputs.js';
 import { checkFiniteOutput, checkOutput, probeModel } from './model-calls.js';
 import { throwIfAborted, type RunOptions } from './options.js';
 import type { Scope } from './scope.js';
-import { normalizeTarget, type TargetSelection } from './target.js';
+import { prepareTarget, targetRowLimit } from './resolve-target.js';
+import type { TargetSelection } from './target.js';
 
 /** Which positions of each input a feature covers: per input, one offset list shared by all examples or one per example. */
 export type FeaturePositions = readonly (Int32Array | readonly Int32Array[] | undefined)[];
@@ -64,13 +65,19 @@ export function exampleSizes<T>(x: PreparedInputs<T>): number[] {
 export async function preparePerturbationCall<T>(
   model: Model<T>,
   inputs: unknown,
-  options: { readonly target?: unknown; readonly additionalForwardArgs?: unknown; readonly baselines?: unknown },
+  options: {
+    readonly target?: unknown;
+    readonly additionalForwardArgs?: unknown;
+    readonly baselines?: unknown;
+    readonly maxExamplesPerBatch?: unknown;
+    readonly signal?: AbortSignal;
+  },
   scope: Scope<T>,
 ): Promise<PerturbationCall<T>> {
   const b = model.backend;
   const x = await prepareInputs(b, inputs, { needsGradient: false });
   const args = normalizeArgs(options.additionalForwardArgs);
-  const spec = await normalizeTarget(b, options.target, x.batchSize);
+  const spec = await prepareTarget(model, options.target, x.tensors, args, scope, { maxRows: targetRowLimit(options), signal: options.signal });
   const { selection } = await probeModel(model, x.tensors, args, spec, false, scope, false);
   const k = selection.k;
   if (!selection.weighted && selection.positions.some((p) => p.length !== k)) throw new ArgumentError('target', 'the same number of outputs for every example', 'per-example targets of different sizes');

@@ -1,4 +1,17 @@
-import { ShapeError, TargetError, describeValue, formatShape, sizeOf, stridesOf, toNumbers, type Backend, type Shape } from '@attribution/tensor';
+import {
+  ArgumentError,
+  ShapeError,
+  TargetError,
+  closestName,
+  describeChoices,
+  describeValue,
+  formatShape,
+  sizeOf,
+  stridesOf,
+  toNumbers,
+  type Backend,
+  type Shape,
+} from '@attribution/tensor';
 import type { Scope } from './scope.js';
 
 /**
@@ -9,10 +22,26 @@ import type { Scope } from './scope.js';
  * - `{ index: number[] }` — the same index tuple for every example (`output[:, a, b, …]`);
  * - a backend tensor holding one index per example, or a single index;
  * - `{ mask: tensor }` — a weight tensor over the whole output (see {@link TargetMask}): the explained value of
- *   example `i` is `Σ output[i] ⊙ mask[i]`.
+ *   example `i` is `Σ output[i] ⊙ mask[i]`;
+ * - `'predicted'` — each example's predicted class: the argmax of the model output on the inputs over the
+ *   non-batch dimensions (an index for `[N, C]` outputs, an index tuple for higher ranks; ties go to the first
+ *   largest value, as `argmax` in PyTorch and NumPy). One forward pass on the original inputs per `attribute`
+ *   call, before any noise, steps or perturbations; it always means the argmax, even when a class is named
+ *   "predicted";
+ * - `string` — a class name, the same for every example, looked up in the model's `labels` (the `labels`
+ *   option of `fromTfjs` and `fromOnnx`; a `[N, C]` output);
+ * - `(string | number)[]` — one class name (or index) per example.
  * Omit it when the model returns one value per example.
  */
-export type Target<T = never> = number | readonly number[] | readonly (readonly number[])[] | { readonly index: readonly number[] } | TargetMask<T>;
+export type Target<T = never> =
+  | number
+  | readonly number[]
+  | readonly (readonly number[])[]
+  | { readonly index: readonly number[] }
+  | TargetMask<T>
+  | 'predicted'
+  | (string & {})
+  | readonly (number | string)[];
 
 /**
  * A structured target: a weight tensor over the model output (a segmentation mask, a set of boxes' scores, a
@@ -33,8 +62,20 @@ export interface TargetMask<T> {
 /** A target checked for its form, before the output shape is known. */
 export type TargetSpec =
   | { readonly kind: 'none' }
-  | { readonly kind: 'shared'; readonly index: readonly number[]; readonly tuple: boolean }
-  | { readonly kind: 'each'; readonly indices: readonly (readonly number[])[]; readonly tuple: boolean }
+  | {
+      readonly kind: 'shared';
+      readonly index: readonly number[];
+      readonly tuple: boolean;
+      /** When the target named a class: the number of class names it was looked up in (the output's classes). */
+      readonly labels?: number;
+    }
+  | {
+      readonly kind: 'each';
+      readonly indices: readonly (readonly number[])[];
+      readonly tuple: boolean;
+      /** When the target named a class: the number of class names it was looked up in (the output's classes). */
+      readonly labels?: number;
+    }
   | {
       readonly kind: 'mask';
       /** The mask's values, row-major. */
@@ -81,10 +122,41 @@ function isIndex(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
 
-/** Checks the form of `target` for a batch of `batchSize` examples (a tensor target is read back). */
-export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, batchSize: number): Promise<TargetSpec> {
+/** The index of class `name` in `labels` (the model's class names); `example` says which example's it is. */
+function labelIndex(name: string, labels: readonly string[] | undefined, example?: number): number {
+  const where = example === undefined ? '' : ` (example ${example})`;
+  const index = labels ? labels.indexOf(name) : -1;
+  if (index >= 0) return index;
+  if (name === 'predicted') {
+    throw new TargetError("'predicted' alone (each example's predicted class), or one index or class name per example", `'predicted' in a list${where}`);
+  }
+  if (!labels) {
+    throw new TargetError(
+      'an output index: the model has no class names to look a name up in',
+      `the name ${describeValue(name)}${where}`,
+      'Pass labels (one class name per index of the output) to fromTfjs or fromOnnx to name classes.',
+    );
+  }
+  const guess = closestName(name, labels);
+  throw new TargetError(describeChoices('model labels', name, labels, 'model.labels lists them all'), `${describeValue(name)}${where}`, guess ? `Did you mean '${guess}'?` : undefined);
+}
+
+/**
+ * Checks the form of `target` for a batch of `batchSize` examples (a tensor target is read back) and looks class
+ * names up in `labels` (the model's). `'predicted'` must have been resolved against the model before (see
+ * `prepareTarget`).
+ */
+export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, batchSize: number, labels?: readonly string[]): Promise<TargetSpec> {
   if (target === undefined || target === null) return { kind: 'none' };
   if (isIndex(target)) return { kind: 'shared', index: [target], tuple: false };
+  if (target === 'predicted') {
+    throw new TargetError(
+      "a target resolved against the model: 'predicted' needs the model's output on the inputs",
+      "'predicted'",
+      'Resolve it with prepareTarget or resolveTarget of @attribution/core first.',
+    );
+  }
+  if (typeof target === 'string') return { kind: 'shared', index: [labelIndex(target, labels)], tuple: false, labels: labels?.length };
   if (backend.isTensor(target)) {
     const values = Array.from(toNumbers(await backend.data(target)));
     if (!values.every(isIndex)) throw new TargetError('integer indices', 'a tensor with non-integer values');
@@ -111,12 +183,17 @@ export async function normalizeTarget<T>(backend: Backend<T>, target: unknown, b
       );
     }
     if (target.every(isIndex)) return { kind: 'each', indices: (target as number[]).map((t) => [t]), tuple: false };
+    if (target.every((t) => isIndex(t) || typeof t === 'string')) {
+      // Class names, with or without indices: one class per example.
+      const indices = (target as (number | string)[]).map((t, i) => [typeof t === 'string' ? labelIndex(t, labels, i) : t]);
+      return { kind: 'each', indices, tuple: false, labels: labels?.length };
+    }
     if (target.every((t) => Array.isArray(t) && t.length > 0 && t.every(isIndex))) {
       return { kind: 'each', indices: target as number[][], tuple: true };
     }
-    throw new TargetError('integers or integer tuples, one per example', describeValue(target));
+    throw new TargetError('integers, class names or integer tuples, one per example', describeValue(target));
   }
-  throw new TargetError('an integer, an array with one entry per example, { index: [...] } or { mask: tensor }', describeValue(target));
+  throw new TargetError("an integer, a class name, 'predicted', an array with one entry per example, { index: [...] } or { mask: tensor }", describeValue(target));
 }
 
 /**
@@ -198,6 +275,18 @@ export class TargetSelection {
       }
       const all = Int32Array.from({ length: rowSize }, (_, j) => j);
       return new TargetSelection(outputShape, new Array<Int32Array>(n).fill(all));
+    }
+    if (spec.labels !== undefined) {
+      // Class names index the classes of a [N, C] output, and there must be one name per class.
+      if (rest.length !== 1) {
+        throw new TargetError(
+          `a class index per example or an index tuple: class names pick a class of a [N, C] output, and the model output has shape ${shapeText}`,
+          'a class name',
+        );
+      }
+      if (rest[0] !== spec.labels) {
+        throw new ArgumentError('labels', `one class name per class of the model output (${rest[0]}: output shape ${shapeText})`, `${spec.labels} names`);
+      }
     }
     const strides = stridesOf(rest);
     const select = (index: readonly number[], tuple: boolean): Int32Array => {
@@ -379,10 +468,17 @@ export class TargetSelection {
 
 /**
  * Expands a target option for a batch in which every example is repeated `times` times in place
- * (example-major): per-example lists (or tensors) are repeated element by element; shared targets pass. A
- * `{ mask }` target is passed on marked, so that a per-example mask row serves its example's copies.
+ * (example-major): per-example lists (or tensors) are repeated element by element; shared targets and class
+ * names pass. A `{ mask }` target is passed on marked, so that a per-example mask row serves its example's copies.
+ * `'predicted'` is refused: resolve it on the unrepeated inputs first (`resolveTarget`).
  */
 export async function repeatInterleaveTarget<T>(backend: Backend<T>, target: unknown, batchSize: number, times: number): Promise<unknown> {
+  // Class names are looked up by the method: a name is shared; a list of names (or names and indices) repeats per example.
+  if (typeof target === 'string' && target !== 'predicted') return target;
+  if (Array.isArray(target) && target.some((t) => typeof t === 'string')) {
+    if (target.length !== batchSize) throw new TargetError(`one target per example (${batchSize} entries)`, `an array of ${target.length}`);
+    return target.flatMap((t: unknown) => new Array<unknown>(times).fill(t));
+  }
   const spec = await normalizeTarget(backend, target, batchSize);
   if (spec.kind === 'mask') return { mask: (target as TargetMask<T>).mask, [INTERLEAVE]: spec.interleave * times };
   if (spec.kind !== 'each') return spec.kind === 'none' ? undefined : spec.tuple ? { index: spec.index } : spec.index[0];

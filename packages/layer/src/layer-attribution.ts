@@ -1,4 +1,4 @@
-import { Attribution, interpolate, resolveLayer, type InterpolateMode, type LayerName } from '@attribution/core';
+import { Attribution, interpolate, layerChannelAxis, resolveLayer, type InterpolateMode, type LayerName } from '@attribution/core';
 import { ArgumentError, type Backend, type LayerRef, type Model } from '@attribution/tensor';
 
 /**
@@ -35,15 +35,20 @@ export abstract class LayerAttribution<T> extends Attribution<T> {
   }
 
   /**
-   * Resizes a layer attribution's spatial dimensions (after `[N, C]`) to `size`, as Captum's
-   * `LayerAttribution.interpolate` (PyTorch semantics, `align_corners=False`; default `nearest`).
+   * Resizes a layer attribution's spatial dimensions to `size`, as Captum's `LayerAttribution.interpolate`
+   * (PyTorch semantics, `align_corners=False`; default `nearest`), keeping its layout: the channel axis is the
+   * layer's (1 on ONNX, the last on TensorFlow.js layers) unless `channelAxis` says otherwise.
    */
-  interpolate(attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest'): Promise<T> {
-    return interpolate(this.backend, attribution, size, mode);
+  interpolate(attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest', channelAxis?: number): Promise<T> {
+    const rank = this.backend.shape(attribution).length;
+    return interpolate(this.backend, attribution, size, mode, layerChannelAxis(this.model, this.refs()[0] as LayerRef, rank, channelAxis));
   }
 
-  /** {@link LayerAttribution.interpolate} without an instance: `LayerAttribution.interpolate(backend, map, [h, w])`. */
-  static interpolate<T>(backend: Backend<T>, attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest'): Promise<T> {
-    return interpolate(backend, attribution, size, mode);
+  /**
+   * {@link LayerAttribution.interpolate} without an instance: `LayerAttribution.interpolate(backend, map, [h, w])`
+   * for `[N, C, H, W]` maps, `…, mode, -1)` for `[N, H, W, C]` ones.
+   */
+  static interpolate<T>(backend: Backend<T>, attribution: T, size: readonly number[], mode: InterpolateMode = 'nearest', channelAxis = 1): Promise<T> {
+    return interpolate(backend, attribution, size, mode, channelAxis);
   }
 }

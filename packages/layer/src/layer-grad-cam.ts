@@ -6,6 +6,7 @@ import {
   checkRowLimit,
   gradCamMap,
   gradientPass,
+  layerChannelAxis,
   prepareTargetCall,
   withScope,
   type LayerName,
@@ -21,13 +22,19 @@ export interface LayerGradCamOptions<T> extends LayerTargetOptions<T> {
   readonly attrDimSummation?: boolean;
   /** The most examples per model call. */
   readonly internalBatchSize?: number;
+  /**
+   * The layer tensor's channel axis (negative counts from the end). Default: the model's layout for the layer —
+   * 1 on ONNX, the last axis on TensorFlow.js (its layers are channels-last unless they say `channelsFirst`).
+   */
+  readonly channelAxis?: number;
 }
 
-const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput', 'reluAttributions', 'attrDimSummation', 'internalBatchSize', ...RUN_OPTION_NAMES];
+const OPTION_NAMES = ['target', 'additionalForwardArgs', 'attributeToLayerInput', 'reluAttributions', 'attrDimSummation', 'internalBatchSize', 'channelAxis', ...RUN_OPTION_NAMES];
 
 /**
  * Grad-CAM (Selvaraju et al., 2017): channel weights are the gradients of the target averaged over the
- * layer's spatial dimensions; the map `Σ_c weight_c · A_c` stays at the layer's resolution (upsample it with
+ * layer's spatial dimensions; the map `Σ_c weight_c · A_c` stays at the layer's resolution and layout —
+ * `[N, 1, H, W]` for a channels-first layer, `[N, H, W, 1]` for a channels-last one — (upsample it with
  * {@link LayerAttribution.interpolate}). One gradient call.
  */
 export class LayerGradCam<T> extends LayerAttribution<T> {
@@ -50,7 +57,9 @@ export class LayerGradCam<T> extends LayerAttribution<T> {
       const call = await prepareTargetCall(model, inputs, options, scope, false, false);
       const ref = this.ref(toInput);
       const { gradients, captured } = await gradientPass(model, call, { wrt: [ref], capture: [ref] }, scope, { ...options, maxRows });
-      const map = scope.track(gradCamMap(b, gradients[0] as T, captured[0] as T, { reluAttributions, attrDimSummation }));
+      const acts = captured[0] as T;
+      const channelAxis = layerChannelAxis(model, ref, b.shape(acts).length, options.channelAxis);
+      const map = scope.track(gradCamMap(b, gradients[0] as T, acts, { reluAttributions, attrDimSummation, channelAxis }));
       return { attributions: scope.release(map) };
     });
   }

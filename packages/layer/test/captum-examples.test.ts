@@ -34,7 +34,7 @@ beforeAll(async () => {
 const ml = fromTfjs(basicModelMultiLayer());
 const mlm = fromTfjs(basicModelMultiLayer({ multiInputModule: true }));
 const mi = fromTfjs(basicModelMultiLayerMultiInput());
-const cn = fromTfjs(convNetOneConv());
+const cn = fromTfjs(convNetOneConv(), { dataFormat: 'channelsFirst' });
 const rl = fromTfjs(reluLinearModel());
 const multiRelu = [
   { layer: 'multi_relu', index: 0 },

@@ -5,13 +5,14 @@ import {
   checkOptionNames,
   checkSeed,
   normalizeArgs,
-  normalizeTarget,
   prepareBaselines,
   prepareInputs,
+  prepareTarget,
   probeModel,
   repeatInterleaveArgs,
   rowNoise,
   selectedOutputSums,
+  targetRowLimit,
   throwIfAborted,
   withScope,
   type Baselines,
@@ -101,7 +102,7 @@ export async function infidelity<T>(model: Model<T>, inputs: T | readonly T[], a
     const attrs = checkAttributions(b, attributions, x);
     const n = x.batchSize;
     const args = normalizeArgs(options.additionalForwardArgs);
-    const spec = await normalizeTarget(b, options.target, n);
+    const spec = await prepareTarget(model, options.target, x.tensors, args, scope, { maxRows: targetRowLimit(options), signal: options.signal });
     const { selection, selectedSums } = await probeModel(model, x.tensors, args, spec, true, scope, true);
     const fx = selectedSums as Float64Array;
     const baselines = options.baselines === undefined ? undefined : await prepareBaselines(b, options.baselines, x, scope);

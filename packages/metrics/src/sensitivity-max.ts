@@ -8,13 +8,15 @@ import {
   repeatInterleaveArgs,
   repeatInterleaveTarget,
   repeatRows,
+  resolveTarget,
   rowRandom,
+  targetRowLimit,
   throwIfAborted,
   withScope,
   type RunOptions,
   type Scope,
 } from '@attribution/core';
-import { ArgumentError, describeValue, sizeOf, toNumbers, type Backend } from '@attribution/tensor';
+import { ArgumentError, TargetError, describeValue, sizeOf, toNumbers, type Backend, type Model } from '@attribution/tensor';
 import type { PerturbationContext } from './infidelity.js';
 import { checkSamples, expandExamples, sampleChunks } from './samples.js';
 
@@ -87,10 +89,11 @@ export async function sensitivityMax<T>(explanation: Explainer<T> | ExplanationF
   const perturb = options.perturbFunc ?? uniformPerturbation<T>();
   if (typeof perturb !== 'function') throw new ArgumentError('perturbFunc', 'a function (inputs, radius, context) => perturbed inputs', typeof perturb);
   const seed = callSeed(checkSeed(options.seed));
-  const explanationOptions = options.explanationOptions ?? {};
+  const given = options.explanationOptions ?? {};
   return withScope(b, async (scope) => {
     const x = await prepareInputs(b, inputs, { needsGradient: false });
     const n = x.batchSize;
+    const explanationOptions = await withResolvedTarget(explanation, given, x.tensors, scope, options.signal);
     const base = await flatExplanation(b, await explain([...x.tensors], explanationOptions), n, scope);
     const baseNorms = base.map((row) => norm(row));
     const worst = new Float64Array(n);
@@ -119,6 +122,30 @@ export async function sensitivityMax<T>(explanation: Explainer<T> | ExplanationF
     }
     return b.tensor(Float32Array.from(worst), [n], 'float32');
   });
+}
+
+/**
+ * The explanation options with a `'predicted'` target resolved on the unperturbed inputs, so that every
+ * perturbed copy explains its example's predicted class (this needs the explainer's model).
+ */
+async function withResolvedTarget<T>(
+  explanation: Explainer<T> | ExplanationFunc<T>,
+  options: Record<string, unknown>,
+  inputs: readonly T[],
+  scope: Scope<T>,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
+  if (options.target !== 'predicted') return options;
+  const model = typeof explanation === 'function' ? undefined : (explanation as { model?: Model<T> }).model;
+  if (!model || typeof model.forward !== 'function') {
+    throw new TargetError(
+      "an attribution method as the explanation when the target is 'predicted' (its model gives each example's class)",
+      "'predicted' with a plain explanation function",
+      'Pass an attribution method (e.g. new Saliency(model)), or the predicted indices as the target.',
+    );
+  }
+  const args = normalizeArgs(options.additionalForwardArgs);
+  return { ...options, target: await resolveTarget(model, 'predicted', inputs, args, scope, { maxRows: targetRowLimit(options), signal }) };
 }
 
 function explainerOf<T>(explanation: Explainer<T> | ExplanationFunc<T>): ExplanationFunc<T> {

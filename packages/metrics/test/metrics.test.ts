@@ -198,3 +198,34 @@ describe('errors and memory', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe("targets 'predicted' and class names", () => {
+  it('mean the classes of the unperturbed inputs, as the equivalent indices; a plain function cannot resolve predicted', async () => {
+    const weights = tf.keep(tf.tensor2d([[1, -1, 0.5], [0.5, 2, -1], [-1, 0.5, 2]]));
+    const net = (t: tf.Tensor): tf.Tensor => tf.matMul(tf.tanh(t) as tf.Tensor2D, weights as tf.Tensor2D);
+    const model = fromTfjs(net, { labels: ['cat', 'dog', 'bird'] });
+    const x = tf.keep(tf.tensor2d([[1.5, 0, -1], [-0.5, 0.1, 1.2]])); // predicted: cat, bird
+    const attributions = tf.keep(tf.tensor2d([[0.5, -0.2, 0.1], [0.1, 0.3, -0.4]]));
+    const read = async (t: tf.Tensor): Promise<number[]> => {
+      const v = await values(t);
+      t.dispose();
+      return v;
+    };
+    const before = tf.memory().numTensors;
+    const infid = async (target: unknown): Promise<number[]> => read(await infidelity(model, x, attributions, { target: target as never, nPerturbSamples: 6, stdev: 2, seed: 4 }));
+    const byIndex = await infid([0, 2]);
+    expect(await infid('predicted')).toEqual(byIndex);
+    expect(await infid(['cat', 'bird'])).toEqual(byIndex);
+    // A radius large enough to change the perturbed copies' argmax: the target stays each example's class on x.
+    const sens = async (target: unknown): Promise<number[]> => read(await sensitivityMax(new Saliency(model), x, { explanationOptions: { target }, perturbRadius: 3, nPerturbSamples: 6, seed: 2 }));
+    const sensByIndex = await sens([0, 2]);
+    expect(await sens('predicted')).toEqual(sensByIndex);
+    expect(await sens(['cat', 'bird'])).toEqual(sensByIndex);
+    expect(tf.memory().numTensors).toBe(before);
+    const plain = (inputs: tf.Tensor[], options: Record<string, unknown>) => new Saliency(model).attribute(inputs, options);
+    const refused = await failureOf(() => sensitivityMax(plain, x, { backend: tfjsBackend, explanationOptions: { target: 'predicted' } }));
+    expect(refused.error).toBeInstanceOf(TargetError);
+    expect(refused.error.message).toMatch(/an attribution method as the explanation when the target is 'predicted'/);
+    tf.dispose([weights, x, attributions]);
+  });
+});

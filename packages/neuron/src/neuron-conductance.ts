@@ -3,10 +3,11 @@ import {
   attributionSums,
   checkOptionNames,
   integrateInputPath,
-  normalizeTarget,
+  prepareTarget,
   probeModel,
   restoreStructure,
   targetGradients,
+  targetRowLimit,
   withScope,
   type ApproximationMethod,
   type Baselines,
@@ -54,7 +55,7 @@ export class NeuronConductance<T> extends NeuronAttribution<T> {
     return withScope(b, async (scope) => {
       const call = await this.prepareNeuron(inputs, options, scope);
       const n = call.x.batchSize;
-      const spec = await normalizeTarget(b, options.target, n);
+      const spec = await prepareTarget(model, options.target, call.x.tensors, call.args, scope, { maxRows: targetRowLimit(options), signal: options.signal });
       const { selection } = await probeModel(model, call.x.tensors, call.args, spec, true, scope, false);
       const wrt = call.x.tensors.map((_, i) => ({ input: i }));
       const path = await integrateInputPath(b, call, options, scope, 'riemann_trapezoid', async (points, stepSizes, args) => {

@@ -108,6 +108,20 @@ describe('NeuronConductance (Case 24)', () => {
     await expectAll(await nc.attribute(P(), { target: 0, neuronSelector: [0], nSteps: 500, method: 'gausslegendre' }), [[0, 390.0506, 0]], 2e-3, 'max');
     await expectAll(await nc.attribute(P(), { target: 0, neuronSelector: [0] }), [[0, 383, 0]], 2e-3, 'max');
   });
+  it("target 'predicted' and a class name give the attributions of the equivalent index", async () => {
+    const named = fromTfjs(basicModelMultiLayer(), { labels: ['low', 'high'] }); // output 1 is always the larger
+    const nc = new NeuronConductance(named, 'relu');
+    const read = async (target: unknown): Promise<number[]> => {
+      const { attributions } = await nc.attribute(P(), { target: target as never, neuronSelector: [3], nSteps: 8 });
+      const v = Array.from(await attributions.data());
+      attributions.dispose();
+      return v;
+    };
+    const byIndex = await read(1);
+    expect(byIndex.some((v) => v !== 0)).toBe(true);
+    expect(await read('predicted')).toEqual(byIndex);
+    expect(await read('high')).toEqual(byIndex);
+  });
 });
 
 describe('NeuronFeatureAblation (Case 24)', () => {

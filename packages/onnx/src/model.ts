@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS, Graph, InvalidModelError, hasShapeArithmetic, inferShapes, topoSort, transformModel, type BuildLimits, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
+  checkLabels,
   closestName,
   describeChoices,
   BackendError,
@@ -59,6 +60,11 @@ export interface OnnxModelOptions {
    * a model whose gradient model would exceed one is refused with an error that names it.
    */
   readonly limits?: BuildLimits;
+  /**
+   * Class names of the explained output's last axis, `labels[i]` naming index i (non-empty, unique strings):
+   * targets may then name a class (`target: 'tabby cat'`), and `model.labels` holds them.
+   */
+  readonly labels?: readonly string[];
 }
 
 const ELEM: Record<number, HostType | undefined> = { 1: 'float32', 11: 'float64', 6: 'int32', 7: 'int64', 9: 'bool' };
@@ -83,6 +89,8 @@ export class OnnxModel implements Model<OnnxTensor> {
   readonly inputs: readonly OnnxInput[];
   /** The explained output. */
   readonly output: string;
+  /** The class names of the explained output's last axis (the `labels` option), if given. */
+  readonly labels?: readonly string[];
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly graph: Graph;
   /** The graph computes with its own shapes: gradient models are built per input shape, where that folds. */
@@ -97,6 +105,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     private readonly bytes: Uint8Array,
     private readonly options: OnnxModelOptions = {},
   ) {
+    this.labels = checkLabels(options.labels);
     this.graph = new Graph(bytes);
     const external = externalReferences(bytes);
     if (external.length > 0) {
@@ -380,7 +389,7 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 }
 
-const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits'];
+const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits', 'labels'];
 
 /** Rejects unknown option names of {@link fromOnnx} (a misspelt `externalDataFolder` must not pass silently). */
 function checkModelOptions(options: unknown): void {
@@ -388,6 +397,7 @@ function checkModelOptions(options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ArgumentError('fromOnnx options', 'an options object', describeValue(options));
   }
+  checkLabels((options as OnnxModelOptions).labels);
   const limits = (options as OnnxModelOptions).limits;
   if (limits !== undefined) {
     if (limits === null || typeof limits !== 'object') throw new ArgumentError('limits', `an object with ${Object.keys(DEFAULT_LIMITS).join(', ')}`, describeValue(limits));

@@ -9,6 +9,7 @@ import {
   gradientPass,
   INTERPOLATE_MODES,
   interpolate,
+  layerChannelAxis,
   prepareTargetCall,
   resolveLayer,
   restoreStructure,
@@ -25,14 +26,20 @@ export interface GuidedGradCamOptions<T> extends OnePassOptions<T> {
   readonly interpolateMode?: InterpolateMode;
   /** Compute Grad-CAM at the layer's input instead of its output. */
   readonly attributeToLayerInput?: boolean;
+  /**
+   * The channel axis of the layer tensor and of the inputs (negative counts from the end). Default: the model's
+   * layout for the layer — 1 on ONNX, the last axis on TensorFlow.js.
+   */
+  readonly channelAxis?: number;
 }
 
-const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', 'interpolateMode', 'attributeToLayerInput', ...RUN_OPTION_NAMES];
+const OPTION_NAMES = ['target', 'additionalForwardArgs', 'internalBatchSize', 'interpolateMode', 'attributeToLayerInput', 'channelAxis', ...RUN_OPTION_NAMES];
 
 /**
  * Guided Grad-CAM (Selvaraju et al., 2017): guided backpropagation at the inputs times the layer's
  * non-negative Grad-CAM map resized to each input's spatial size, `GB(x) ⊙ up(relu(Σ_c ᾱ_c A_c))`.
- * Inputs are `[N, C, …spatial]` with as many spatial dimensions as the layer map. Two gradient calls.
+ * Inputs have the layer's layout (`[N, C, …spatial]` channels-first, `[N, …spatial, C]` channels-last) and as
+ * many spatial dimensions as the layer map. Two gradient calls.
  */
 export class GuidedGradCam<T> extends Attribution<T> {
   constructor(
@@ -66,12 +73,15 @@ export class GuidedGradCam<T> extends Attribution<T> {
         onProgress: options.onProgress && ((p: { done: number; total: number }) => options.onProgress?.({ done: p.done + second * p.total, total: 2 * p.total })),
       });
       const cam = await gradientPass(model, call, { wrt: [ref], capture: [ref] }, scope, pass(0));
-      const map = scope.track(gradCamMap(b, cam.gradients[0] as T, cam.captured[0] as T, { reluAttributions: true, attrDimSummation: true }));
+      const acts = cam.captured[0] as T;
+      const rank = b.shape(acts).length;
+      const channelAxis = layerChannelAxis(model, ref, rank, options.channelAxis);
+      const map = scope.track(gradCamMap(b, cam.gradients[0] as T, acts, { reluAttributions: true, attrDimSummation: true, channelAxis }));
       scope.free([...cam.gradients, ...cam.captured]);
       const guided = await gradientPass(model, call, {}, scope, { ...pass(1), rule: 'guided-backprop' });
       const mapShape = b.shape(map);
       if (mapShape.length < 3) {
-        throw new ArgumentError('layer', 'a layer with spatial dimensions, [N, C, …] (Grad-CAM is resized to the inputs)', `'${ref.layer}', whose Grad-CAM map has shape ${formatShape(mapShape)}`);
+        throw new ArgumentError('layer', 'a layer with spatial dimensions, [N, C, …] or [N, …, C] (Grad-CAM is resized to the inputs)', `'${ref.layer}', whose Grad-CAM map has shape ${formatShape(mapShape)}`);
       }
       const attributions = await Promise.all(
         call.x.tensors.map(async (x, i) => {
@@ -79,11 +89,12 @@ export class GuidedGradCam<T> extends Attribution<T> {
           if (shape.length !== mapShape.length || shape.length < 3) {
             throw new ArgumentError(
               `inputs[${i}]`,
-              `a tensor [N, C, …] with ${Math.max(1, mapShape.length - 2)} spatial dimension(s), like the Grad-CAM map of shape ${formatShape(mapShape)}`,
+              `a tensor ${channelAxis === 1 ? '[N, C, …]' : '[N, …, C]'} with ${Math.max(1, mapShape.length - 2)} spatial dimension(s), like the Grad-CAM map of shape ${formatShape(mapShape)}`,
               `shape ${formatShape(shape)}`,
             );
           }
-          const up = scope.track(await interpolate(b, map, shape.slice(2), mode));
+          const size = shape.filter((_, k) => k !== 0 && k !== channelAxis);
+          const up = scope.track(await interpolate(b, map, size, mode, channelAxis));
           return scope.track(b.mul(guided.gradients[i] as T, up));
         }),
       );

@@ -14,7 +14,9 @@ import {
   repeatInterleaveArgs,
   repeatInterleaveTarget,
   repeatRows,
+  resolveTarget,
   restoreStructure,
+  targetRowLimit,
   throwIfAborted,
   withScope,
   type ExampleSeeds,
@@ -88,6 +90,10 @@ export class NoiseTunnel<T> extends Attribution<T> {
       const n = x.batchSize;
       // One seed for the call, or per example: copy j of example e then draws from e's seed and j alone.
       const seed = callSeeds(checkSeeds(options.seed, n), samples);
+      // 'predicted' is each example's class on the inputs themselves: resolved once, before any noise is added.
+      if (wrapped.target !== undefined) {
+        wrapped.target = await resolveTarget(this.model, wrapped.target, x.tensors, normalizeArgs(wrapped.additionalForwardArgs), scope, { maxRows: targetRowLimit(wrapped), signal: options.signal });
+      }
       const distribution = fromDistribution ? await prepareDistribution(b, wrapped.baselines, x, 1) : undefined;
       const drawn = distribution ? drawRows(seed, n * samples, distribution.rows) : [];
       let sum: T[] | undefined;

@@ -139,7 +139,7 @@ describe('DeepLift (Case 17)', () => {
 });
 
 describe('GuidedBackprop and Deconvolution (Case 18)', () => {
-  const cn = fromTfjs(convNetOneConv());
+  const cn = fromTfjs(convNetOneConv(), { dataFormat: 'channelsFirst' });
   const C = (): tf.Tensor => tf.reshape(tf.range(0, 16), [1, 1, 4, 4]);
   it('on BasicModel_ConvNet_One_Conv', async () => {
     await close((await new GuidedBackprop(cn).attribute(C(), { target: 0 })).attributions, [0, 1, 1, 1, 1, 3, 3, 2, 1, 3, 3, 2, 1, 2, 2, 1], 0.01);
@@ -150,7 +150,7 @@ describe('GuidedBackprop and Deconvolution (Case 18)', () => {
 });
 
 describe('GuidedGradCam (Captum test_guided_grad_cam)', () => {
-  const cn = fromTfjs(convNetOneConv());
+  const cn = fromTfjs(convNetOneConv(), { dataFormat: 'channelsFirst' });
   const C = (): tf.Tensor => tf.reshape(tf.range(0, 16), [1, 1, 4, 4]);
   it('guided backprop times the nearest-upsampled non-negative Grad-CAM of relu1', async () => {
     // Grad-CAM of relu1 is [[0, 4], [28, 32.5]]; guided backprop is the Case 18 map.
@@ -181,7 +181,7 @@ describe('GuidedGradCam (Captum test_guided_grad_cam)', () => {
     await expect(flat).rejects.toThrow(ArgumentError);
     await expect(flat).rejects.toThrow(/layer: expected a layer with spatial dimensions, \[N, C, …\] .*, got 'linear1', whose Grad-CAM map has shape \[1, 1\]/);
     const net = convNetOneConv();
-    const flatInput = fromTfjs((x: tf.Tensor, ...rest: unknown[]) => net(tf.reshape(x, [-1, 1, 4, 4]), ...rest));
+    const flatInput = fromTfjs((x: tf.Tensor, ...rest: unknown[]) => net(tf.reshape(x, [-1, 1, 4, 4]), ...rest), { dataFormat: 'channelsFirst' });
     const mismatch = new GuidedGradCam(flatInput, 'conv1').attribute(tf.reshape(C(), [1, 16]), { target: 0 });
     await expect(mismatch).rejects.toThrow(/inputs\[0\]: expected a tensor \[N, C, …\] with 2 spatial dimension\(s\), like the Grad-CAM map of shape \[1, 1, 2, 2\], got shape \[1, 16\]/);
     await expect(new GuidedGradCam(cn, 'conv1').attribute(C(), { target: 0, interpolateMode: 'cubic' as never })).rejects.toThrow(/interpolateMode: expected one of 'nearest', 'linear', 'bilinear', 'area'/);

@@ -21,6 +21,7 @@ export type {
   Model,
   TensorOf,
 } from './model.js';
+export { listLayers } from './model.js';
 export {
   AbortError,
   ArgumentError,
@@ -31,6 +32,7 @@ export {
   TargetError,
   describeValue,
 } from './errors.js';
+export { checkLabels } from './labels.js';
 export { closestName, describeChoices, nearestNames } from './names.js';
 export type { Random } from './random.js';
 export { createRandom } from './random.js';

@@ -1,4 +1,5 @@
 import type { Backend } from './backend.js';
+import { BackendError } from './errors.js';
 
 /**
  * Names a tensor inside the model that layer and neuron methods work on: the output (default) or the
@@ -90,15 +91,33 @@ export interface Model<T> {
   readonly backend: Backend<T>;
   /** Names of the model inputs when the model has named inputs (used in messages). */
   readonly inputNames?: readonly string[];
+  /** The class names of the explained output's last axis, index i named labels[i] (a target may name a class). */
+  readonly labels?: readonly string[];
   /** Runs the model on one batch. */
   forward(request: ForwardRequest<T>): Promise<ForwardResult<T>>;
   /** Runs the model and returns the gradient of `sum(output ⊙ outputWeights)` with respect to `wrt`. */
   gradient(request: GradientRequest<T>): Promise<GradientResult<T>>;
   /** Names of the layers that a {@link LayerRef} may name (may need a forward pass to discover). */
   layers?(): Promise<readonly string[]>;
+  /**
+   * The axis of a layer tensor of rank `rank` that holds its channels (feature maps), for methods that pool over
+   * the others (Grad-CAM) or resize them: 1 for channels-first layouts (ONNX, PyTorch; the default when absent),
+   * `rank − 1` for channels-last ones (TensorFlow.js).
+   */
+  channelAxis?(ref: LayerRef, rank: number): number;
   /** Releases what the model holds (sessions, caches); the model is unusable afterwards. */
   dispose?(): void;
 }
 
 /** The tensor type of a model. */
 export type TensorOf<M> = M extends Model<infer T> ? T : never;
+
+/**
+ * The layer names a model's layer and neuron methods accept, for discovery: ONNX tensor names, tfjs layer
+ * names (`outer/inner/conv` inside nested models), tf.GraphModel node names, or the taps a function model has
+ * made so far.
+ */
+export async function listLayers<T>(model: Model<T>): Promise<readonly string[]> {
+  if (typeof model.layers !== 'function') throw new BackendError('This model does not list its layers (its adapter has no layers()).');
+  return model.layers();
+}

@@ -5,6 +5,7 @@ import {
   ShapeError,
   TargetError,
   broadcastShapes,
+  checkLabels,
   createRandom,
   describeValue,
   sizeOf,
@@ -78,5 +79,31 @@ describe('errors', () => {
     expect(describeValue(new Float32Array(3))).toBe('a Float32Array of length 3');
     expect(describeValue({})).toBe('an object');
     expect(describeValue(new Map())).toBe('a Map');
+  });
+});
+
+describe('checkLabels', () => {
+  it('returns a frozen copy of non-empty, unique strings; undefined passes', () => {
+    const given = ['cat', 'dog'];
+    const labels = checkLabels(given);
+    expect(labels).toEqual(['cat', 'dog']);
+    expect(labels).not.toBe(given);
+    expect(Object.isFrozen(labels)).toBe(true);
+    expect(checkLabels(undefined)).toBeUndefined();
+  });
+
+  it('refuses other values with an ArgumentError naming the argument, what was expected and what was given', () => {
+    const cases: [unknown, RegExp][] = [
+      ['cat', /^labels: expected an array of class names.*got "cat"\.$/],
+      [[], /got an empty array/],
+      [['cat', 3], /got 3 at index 1/],
+      [['cat', ''], /got an empty string at index 1/],
+      [['cat', 'dog', 'cat'], /got "cat" twice, at indices 0 and 2/],
+    ];
+    for (const [value, message] of cases) {
+      expect(() => checkLabels(value)).toThrow(ArgumentError);
+      expect(() => checkLabels(value)).toThrow(message);
+    }
+    expect(() => checkLabels([1], '--labels')).toThrow(/^--labels: expected/);
   });
 });

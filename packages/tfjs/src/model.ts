@@ -4,6 +4,7 @@ import {
   AttributionError,
   BackendError,
   ModelError,
+  checkLabels,
   describeChoices,
   describeValue,
   formatShape,
@@ -15,9 +16,11 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
-import { HookContext, hasLayerGraph, layerKey, runLayersModel } from './hooks.js';
+import { HookContext, hasLayerGraph, layerDataFormat, layerKey, layerPaths, nameBackwardFailures, namedFailures, runLayersModel } from './hooks.js';
+import { graphDataFormat, graphLayerNames, graphTensorName, runGraphModel, type GraphModelInternals } from './graph.js';
 import { withBackwardRule } from './rules.js';
 import { registerMissingKernels } from './kernels.js';
+import { recordingGradients, tapeLength, useInputOnlyGradients, wrapFusedKernels } from './input-gradients.js';
 
 /** A plain function model: called as `fn(...inputs, ...additionalForwardArgs, tap)`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +48,13 @@ export type TfjsModelSource = TfjsFunction | LayersModelLike | GraphModelLike;
 export interface TfjsModelOptions {
   /** Which output to explain when the model has several: its position or name (default: the first). */
   readonly output?: number | string;
+  /** Class names of the explained output's last axis (`labels[i]` names index i): targets may then name a class. */
+  readonly labels?: readonly string[];
+  /**
+   * The layout of layer tensors that do not state one (a function model's taps; layers and graph nodes with no
+   * convolution or pooling upstream): `'channelsLast'` (default, TensorFlow.js's) or `'channelsFirst'`.
+   */
+  readonly dataFormat?: 'channelsFirst' | 'channelsLast';
 }
 
 type Kind = 'function' | 'layers' | 'graph';
@@ -100,8 +110,10 @@ const DISPOSED = /(Layer|Container) '([^']*)' is already disposed|LayersVariable
 
 /** Turns a tfjs failure into a typed error with a hint; `model` names the model, `disposedWeight` which weight is gone. */
 function wrapFailure(error: unknown, what: string, model: string, disposedWeight: () => string | undefined): AttributionError {
-  if (error instanceof AttributionError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const named = error instanceof Error && namedFailures.has(error) ? (error as AttributionError) : undefined;
+  if (error instanceof AttributionError && !named) return error;
+  const inner = named ? named.cause : error;
+  const message = inner instanceof Error ? inner.message : String(inner);
   // tfjs says so, or fails on a freed weight in its own way (e.g. "reading 'backend'" after tf.disposeVariables()).
   const disposed = DISPOSED.exec(message);
   const weight = disposed?.[1] || disposed?.[3] ? undefined : disposedWeight();
@@ -119,6 +131,7 @@ function wrapFailure(error: unknown, what: string, model: string, disposedWeight
       { cause: error },
     );
   }
+  if (named) return named;
   if (/gradient function not found/i.test(message)) {
     return new BackendError(
       `TensorFlow.js has no registered gradient here (${message}). Import '@tensorflow/tfjs' (which registers every gradient) ` +
@@ -139,6 +152,8 @@ function wrapFailure(error: unknown, what: string, model: string, disposedWeight
 export class TfjsModel implements Model<tf.Tensor> {
   readonly backend = tfjsBackend;
   readonly inputNames?: readonly string[];
+  /** The class names of the explained output's last axis (the `labels` option), if given. */
+  readonly labels?: readonly string[];
   private readonly kind: Kind;
   private lastLayers: readonly string[] = [];
   private readonly layerShapes = new Map<string, readonly number[]>();
@@ -148,7 +163,11 @@ export class TfjsModel implements Model<tf.Tensor> {
     private readonly options: TfjsModelOptions = {},
   ) {
     this.kind = kindOf(net);
+    this.labels = checkLabels(options.labels);
     if (this.kind === 'graph') this.inputNames = [...(net as GraphModelLike).inputNodes];
+    if (options.dataFormat !== undefined && options.dataFormat !== 'channelsFirst' && options.dataFormat !== 'channelsLast') {
+      throw new ArgumentError('dataFormat', "'channelsFirst' or 'channelsLast'", describeValue(options.dataFormat));
+    }
     registerMissingKernels();
   }
 
@@ -185,7 +204,7 @@ export class TfjsModel implements Model<tf.Tensor> {
   }
 
   /** Calls the underlying model once, passing layer tensors through `ctx`, and picks the explained output. */
-  private run(inputs: readonly tf.Tensor[], args: readonly unknown[], ctx: HookContext, layered: boolean): tf.Tensor {
+  private run(inputs: readonly tf.Tensor[], args: readonly unknown[], ctx: HookContext, layered: boolean, refs: readonly LayerRef[] = []): tf.Tensor {
     let raw: unknown;
     if (this.kind === 'function') raw = (this.net as TfjsFunction)(...inputs, ...args, ctx.tap);
     else {
@@ -194,12 +213,10 @@ export class TfjsModel implements Model<tf.Tensor> {
       }
       if (this.kind === 'layers') {
         const net = this.net as LayersModelLike;
-        raw = layered ? runLayersModel(net as never, inputs, ctx) : net.apply(inputs.length === 1 ? (inputs[0] as tf.Tensor) : [...inputs], { training: false });
+        // Layer by layer whenever the graph is exposed, so that a failing layer is named (forward and backward).
+        raw = layered || hasLayerGraph(net as never) ? runLayersModel(net as never, inputs, ctx) : net.apply(inputs.length === 1 ? (inputs[0] as tf.Tensor) : [...inputs], { training: false });
       } else {
-        const net = this.net as GraphModelLike;
-        const feed: tf.NamedTensorMap = {};
-        net.inputNodes.forEach((name, i) => (feed[name] = inputs[i] as tf.Tensor));
-        raw = net.execute(feed);
+        raw = runGraphModel(this.net as GraphModelInternals, inputs, ctx, layered ? refs : []);
       }
     }
     return this.pickOutput(raw);
@@ -229,9 +246,13 @@ export class TfjsModel implements Model<tf.Tensor> {
     throw new ModelError(`The model returned ${describeValue(raw)}, not a tf.Tensor.`);
   }
 
-  /** Layer names a LayerRef may use (for LayersModels: every layer; for functions: the taps seen so far). */
+  /**
+   * Layer names a LayerRef may use: for LayersModels every layer (`outer/inner/conv` inside a model used as a
+   * layer), for GraphModels every node that computes a value, for functions the taps seen so far.
+   */
   private available(): string[] {
-    if (this.kind === 'layers') return (this.net as LayersModelLike).layers.map((l) => String((l as { name?: string }).name));
+    if (this.kind === 'layers') return hasLayerGraph(this.net as never) ? [...layerPaths(this.net as never).keys()] : [];
+    if (this.kind === 'graph') return graphLayerNames(this.net as GraphModelInternals);
     return [...this.lastLayers];
   }
 
@@ -244,9 +265,8 @@ export class TfjsModel implements Model<tf.Tensor> {
     }
     if (layerRefs.length === 0) return false;
     if (this.kind === 'graph') {
-      throw new BackendError('Layer access on a tf.GraphModel is not supported; wrap the computation in a function model that taps the layer.');
-    }
-    if (this.kind === 'layers') {
+      for (const ref of layerRefs) graphTensorName(this.net as GraphModelInternals, ref);
+    } else if (this.kind === 'layers') {
       const net = this.net as LayersModelLike;
       if (!hasLayerGraph(net as never)) throw new BackendError('This tf.LayersModel does not expose its layer graph (inboundNodes); layer access is not possible.');
       const names = this.available();
@@ -273,8 +293,8 @@ export class TfjsModel implements Model<tf.Tensor> {
     try {
       const [output, ...captured] = tf.tidy(() => {
         const ctx = new HookContext(capture, replace, new Map());
-        const out = this.run(request.inputs, request.args ?? [], ctx, layered);
-        ctx.checkAllSeen([...capture, ...replace.keys()], this.kind === 'layers' ? this.available() : ctx.seen);
+        const out = this.run(request.inputs, request.args ?? [], ctx, layered, refs);
+        ctx.checkAllSeen([...capture, ...replace.keys()], this.kind === 'function' ? ctx.seen : this.available());
         this.remember(ctx, request.inputs);
         return [tf.clone(out), ...(request.capture ?? []).map((r) => tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor))];
       });
@@ -321,6 +341,7 @@ export class TfjsModel implements Model<tf.Tensor> {
     let output: tf.Tensor | undefined;
     try {
       const f = (...vars: tf.Tensor[]): tf.Tensor => {
+        const start = tapeLength();
         const inputs = [...request.inputs];
         const rep = new Map(replace);
         const deltas = new Map<string, tf.Tensor>();
@@ -331,16 +352,20 @@ export class TfjsModel implements Model<tf.Tensor> {
           else deltas.set(layerKey(s), v);
         });
         const ctx = new HookContext(capture, rep, deltas);
-        const out = this.run(inputs, request.args ?? [], ctx, layered);
-        ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()], this.kind === 'layers' ? this.available() : ctx.seen);
+        const out = this.run(inputs, request.args ?? [], ctx, layered, refs);
+        ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()], this.kind === 'function' ? ctx.seen : this.available());
         this.remember(ctx, request.inputs);
         captured = (request.capture ?? []).map((r) => tf.keep(tf.clone(ctx.captured.get(layerKey(r)) as tf.Tensor)));
         const differentiated = ofKey ? (ctx.captured.get(ofKey) as tf.Tensor) : out;
         if (ofKey) output = tf.keep(tf.clone(out));
-        return request.select ? checkSelected(request.select(differentiated), differentiated) : differentiated;
+        const y = request.select ? checkSelected(request.select(differentiated), differentiated) : differentiated;
+        useInputOnlyGradients(start);
+        nameBackwardFailures(start, ctx.layerOfTapeNode);
+        return y;
       };
       // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
-      const { value, grads } = withBackwardRule(request.rule, () => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights)));
+      wrapFusedKernels();
+      const { value, grads } = withBackwardRule(request.rule, () => recordingGradients(() => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights))));
       if (output) tf.dispose(value);
       return { output: output ?? value, captured, gradients: grads };
     } catch (e) {
@@ -361,6 +386,27 @@ export class TfjsModel implements Model<tf.Tensor> {
 
   async layers(): Promise<readonly string[]> {
     return this.available();
+  }
+
+  /**
+   * Channels-first layers (a `dataFormat: 'channelsFirst'` convolution or pool, or the nearest such layer
+   * upstream; `NCHW` graph nodes) have their channels on axis 1; everything else on TensorFlow.js is
+   * channels-last unless `fromTfjs(…, { dataFormat: 'channelsFirst' })` says otherwise.
+   */
+  channelAxis(ref: LayerRef, rank: number): number {
+    if (rank < 3) return Math.max(0, rank - 1);
+    let format: 'channelsFirst' | 'channelsLast' | undefined;
+    if (this.kind === 'layers' && hasLayerGraph(this.net as never)) {
+      const layer = layerPaths(this.net as never).get(ref.layer);
+      format = layer ? layerDataFormat(layer) : undefined;
+    } else if (this.kind === 'graph') {
+      try {
+        format = graphDataFormat(this.net as GraphModelInternals, graphTensorName(this.net as GraphModelInternals, ref));
+      } catch {
+        format = undefined;
+      }
+    }
+    return (format ?? this.options.dataFormat ?? 'channelsLast') === 'channelsFirst' ? 1 : rank - 1;
   }
 
   dispose(): void {

@@ -44,8 +44,8 @@ describe('a disposed tf.LayersModel', () => {
     const failure = attribute('input');
     await expect(failure).rejects.toThrow(BackendError);
     await expect(failure).rejects.toThrow(/^The tf\.LayersModel 'classifier' cannot run the gradient computation: it has been disposed\. Keep a model and its weights alive until every attribution call that uses it has finished/);
-    // Through the layer path (layer attribution): the layer is named.
-    await expect(attribute('layer')).rejects.toThrow(/^The tf\.LayersModel 'classifier' cannot run the forward pass: its layer 'classifier_hidden' has been disposed\./);
+    // Through the layer path (layer attribution): the same (the model, not one of its layers, was disposed).
+    await expect(attribute('layer')).rejects.toThrow(/^The tf\.LayersModel 'classifier' cannot run the forward pass: it has been disposed\./);
     await expect(model.forward({ inputs: [x] })).rejects.toThrow(/^The tf\.LayersModel 'classifier' cannot run the forward pass: it has been disposed\./);
     tf.dispose([x, w]);
     expect(tf.memory().numTensors).toBe(before);
