@@ -129,6 +129,20 @@ describe('layers inside nested LayersModels', () => {
     tf.dispose([attributions, hidden, lig.attributions, lig.delta, ng.attributions]);
   });
 
+  it('a unique suffix names a nested layer; an ambiguous one is refused listing the matches', async () => {
+    const model = fromTfjs(outer);
+    const short = await new LayerActivation(model, 'h').attribute(x);
+    const full = await new LayerActivation(model, 'inner/h').attribute(x);
+    expect(await (short.attributions as tf.Tensor).data()).toEqual(await (full.attributions as tf.Tensor).data());
+    const input = tf.input({ shape: [2] });
+    const a = tf.sequential({ name: 'a', layers: [tf.layers.dense({ inputShape: [2], units: 2, name: 'fc' })] });
+    const b = tf.sequential({ name: 'b', layers: [tf.layers.dense({ inputShape: [2], units: 2, name: 'fc' })] });
+    const twice = fromTfjs(tf.model({ inputs: input, outputs: b.apply(a.apply(input)) as tf.SymbolicTensor }));
+    const y = tf.ones([1, 2]);
+    await expect(new LayerActivation(twice, 'fc').attribute(y)).rejects.toThrow(/layer: expected a layer name that ends exactly one layer's path .*got 'a\/fc', 'b\/fc'/);
+    tf.dispose([short.attributions as tf.Tensor, full.attributions as tf.Tensor, y]);
+  });
+
   it('an unknown path lists the candidates nearest to it', async () => {
     const model = fromTfjs(outer);
     const wrong = new LayerActivation(model, 'inner/hh').attribute(x);
@@ -155,8 +169,8 @@ describe('tf.GraphModel layers by node name', () => {
       expect(await listLayers(model)).toEqual(expect.arrayContaining(['x', 'block/conv', 'block/relu', 'pool', 'logits']));
       expect(await listLayers(model)).not.toContain('conv_w');
       expect(model.channelAxis({ layer: 'block/relu' }, 4)).toBe(3);
-      // Activations.
-      const act = await new LayerActivation(model, 'block/relu').attribute(x);
+      // Activations (a node named by its full name or a unique suffix of it).
+      const act = await new LayerActivation(model, 'relu').attribute(x);
       const expected = ref(x);
       await close(act.attributions as tf.Tensor, expected.relu, 1e-5);
       // Gradient with respect to the node (skip branch computed from the input): matches tf.grad on the reference.

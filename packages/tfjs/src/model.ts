@@ -256,6 +256,37 @@ export class TfjsModel implements Model<tf.Tensor> {
     return [...this.lastLayers];
   }
 
+  /**
+   * The full name of a layer given by a unique suffix: `'Conv_1/Relu6'` for the GraphModel node
+   * `'StatefulPartitionedCall/…/MobilenetV2/Conv_1/Relu6'`, `'conv'` for the nested layer `'backbone/conv'`.
+   * Full names are kept; unknown names are left for the request check to report with candidates.
+   */
+  private fullName(name: string): string {
+    if (this.kind === 'function') return name;
+    const suffix = this.kind === 'graph' ? /:\d+$/.exec(name)?.[0] ?? '' : '';
+    const base = suffix ? name.slice(0, -suffix.length) : name;
+    const names = this.available();
+    if (names.includes(base)) return name;
+    const matches = names.filter((n) => n.endsWith(`/${base}`));
+    if (matches.length > 1) {
+      throw new ArgumentError('layer', `a layer name that ends exactly one layer's path (or its full path): '${base}' ends ${matches.length}`, matches.slice(0, 8).map((m) => `'${m}'`).join(', '));
+    }
+    return matches.length === 1 ? `${matches[0] as string}${suffix}` : name;
+  }
+
+  /** The request with every layer named by its full name. */
+  private canonical<R extends ForwardRequest<tf.Tensor> & { wrt?: GradientRequest<tf.Tensor>['wrt']; of?: LayerRef }>(request: R): R {
+    if (this.kind === 'function') return request;
+    const ref = <L extends LayerRef>(r: L): L => ({ ...r, layer: this.fullName(r.layer) });
+    return {
+      ...request,
+      ...(request.capture ? { capture: request.capture.map(ref) } : {}),
+      ...(request.replace ? { replace: request.replace.map((r) => ({ ...r, ref: ref(r.ref) })) } : {}),
+      ...(request.wrt ? { wrt: request.wrt.map((w) => ('layer' in w ? ref(w) : w)) } : {}),
+      ...(request.of ? { of: ref(request.of) } : {}),
+    };
+  }
+
   private checkRequest(request: ForwardRequest<tf.Tensor>, layerRefs: readonly LayerRef[]): boolean {
     this.checkAlive(request);
     const expected =
@@ -285,7 +316,8 @@ export class TfjsModel implements Model<tf.Tensor> {
     return true;
   }
 
-  async forward(request: ForwardRequest<tf.Tensor>): Promise<ForwardResult<tf.Tensor>> {
+  async forward(given: ForwardRequest<tf.Tensor>): Promise<ForwardResult<tf.Tensor>> {
+    const request = this.canonical(given);
     const refs = [...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref)];
     const layered = this.checkRequest(request, refs);
     const capture = new Set((request.capture ?? []).map(layerKey));
@@ -304,7 +336,8 @@ export class TfjsModel implements Model<tf.Tensor> {
     }
   }
 
-  async gradient(request: GradientRequest<tf.Tensor>): Promise<GradientResult<tf.Tensor>> {
+  async gradient(given: GradientRequest<tf.Tensor>): Promise<GradientResult<tf.Tensor>> {
+    const request = this.canonical(given);
     const layerSources = request.wrt.filter((s): s is LayerRef => 'layer' in s);
     const refs = [...layerSources, ...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref), ...(request.of ? [request.of] : [])];
     const layered = this.checkRequest(request, refs);
@@ -393,8 +426,14 @@ export class TfjsModel implements Model<tf.Tensor> {
    * upstream; `NCHW` graph nodes) have their channels on axis 1; everything else on TensorFlow.js is
    * channels-last unless `fromTfjs(…, { dataFormat: 'channelsFirst' })` says otherwise.
    */
-  channelAxis(ref: LayerRef, rank: number): number {
+  channelAxis(given: LayerRef, rank: number): number {
     if (rank < 3) return Math.max(0, rank - 1);
+    let ref = given;
+    try {
+      ref = { ...given, layer: this.fullName(given.layer) };
+    } catch {
+      // an ambiguous name is reported by the call itself
+    }
     let format: 'channelsFirst' | 'channelsLast' | undefined;
     if (this.kind === 'layers' && hasLayerGraph(this.net as never)) {
       const layer = layerPaths(this.net as never).get(ref.layer);
