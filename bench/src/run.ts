@@ -3,17 +3,18 @@ import * as tf from '@tensorflow/tfjs';
 import { mobilenetIg, onnxVersusTfjs } from './onnx-ig.js';
 import { printTable, round, type BenchRecord } from './record.js';
 import { tfjsIg } from './tfjs-ig.js';
+import { pretrainedTfjs } from './pretrained-tfjs.js';
 import { targets } from './targets.js';
 import { torchReference } from './torch.js';
 import { transformerGradient } from './transformer.js';
 
 /**
- * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
   if (wanted.has('targets')) {
@@ -29,6 +30,11 @@ async function main(): Promise<void> {
   if (wanted.has('tfjs-ig')) {
     const r = await tfjsIg(['cpu', 'wasm'], Math.max(runs, 11));
     printTable('Integrated Gradients on tfjs, 50 steps: IG time / plain gradient calls doing the same rows (target ≤ 1.10)', r);
+    all.push(...r);
+  }
+  if (wanted.has('pretrained-tfjs')) {
+    const r = await pretrainedTfjs(['wasm', 'cpu'], runs);
+    printTable('Integrated Gradients, 32 steps, on converted MobileNetV2s from nsfwjs (one 224×224 example): IG time / one forward pass', r);
     all.push(...r);
   }
   if (wanted.has('onnx-ig')) {

@@ -69,6 +69,7 @@ export default defineConfig({
           { text: 'Getting started', link: '/getting-started' },
           { text: 'Concepts', link: '/concepts' },
           { text: 'Backends', link: '/backends' },
+          { text: 'A pretrained tfjs model', link: '/pretrained-tfjs' },
           { text: 'ONNX models', link: '/onnx' },
           { text: 'Exporting models', link: '/exporting-onnx' },
           { text: 'ONNX operators', link: '/onnx-operators' },

@@ -78,7 +78,7 @@ const labels = (JSON.parse(fs.readFileSync(path.resolve(here, '../../../packages
 
 describe.runIf(haveChromium)('the docs site in Chromium', () => {
   it('renders every guide page', async () => {
-    for (const pathname of ['/', '/getting-started.html', '/concepts.html', '/backends.html', '/extending.html', '/onnx.html', '/exporting-onnx.html', '/onnx-operators.html', '/cli.html', '/performance.html', '/security.html', '/methods/README.html', '/methods/integrated-gradients.html', '/layer-attribution.html', '/neuron-attribution.html', '/metrics.html', '/visualize.html', '/api/index.html']) {
+    for (const pathname of ['/', '/getting-started.html', '/concepts.html', '/backends.html', '/pretrained-tfjs.html', '/extending.html', '/onnx.html', '/exporting-onnx.html', '/onnx-operators.html', '/cli.html', '/performance.html', '/security.html', '/methods/README.html', '/methods/integrated-gradients.html', '/layer-attribution.html', '/neuron-attribution.html', '/metrics.html', '/visualize.html', '/api/index.html']) {
       const { page, errors } = await open(pathname);
       expect((await page.locator('h1').first().textContent())?.length ?? 0, pathname).toBeGreaterThan(0);
       expect(errors, pathname).toEqual([]);

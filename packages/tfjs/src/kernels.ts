@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Gradient kernels for tfjs-wasm, registered when a model is wrapped. tfjs-wasm 4.x has no
+ * Gradient kernels for tfjs-wasm, registered when a model is wrapped. Its `MaxPoolGrad` is replaced by a
+ * correct one (see {@link maxPoolBackprop}). tfjs-wasm 4.x has no
  * `DepthwiseConv2dNativeBackpropInput`, so no gradient flows through a depthwise convolution there
  * (MobileNets, EfficientNets), and its `Conv2DBackpropInput` is a plain loop about 8× slower than its
  * forward convolution. For unit strides both input gradients are forward convolutions of `dy` with the
@@ -154,6 +155,52 @@ const conv2DBackpropInputKernel: tf.KernelFunc = (args) => {
 };
 
 /**
+ * dx of a max pool (NHWC): each window's dy goes to the window's largest input (the first of equal ones, as
+ * tfjs-cpu and PyTorch). tfjs-wasm 4.22's own `MaxPoolGrad` drops windows whose inputs are all negative (no
+ * gradient at all there), which silently breaks networks that max-pool before their nonlinearity (face-api's
+ * TinyXception).
+ */
+export function maxPoolBackprop(dy: Float32Array, x: Float32Array, info: tf.backend_util.Conv2DInfo): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const dx = new Float32Array(x.length);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      for (let yc = 0; yc < outWidth; yc++) {
+        for (let c = 0; c < inChannels; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let wr = 0; wr < filterHeight; wr++) {
+            const xr = yr * strideHeight - top + wr;
+            if (xr < 0 || xr >= inHeight) continue;
+            for (let wc = 0; wc < filterWidth; wc++) {
+              const xc = yc * strideWidth - left + wc;
+              if (xc < 0 || xc >= inWidth) continue;
+              const i = ((b * inHeight + xr) * inWidth + xc) * inChannels + c;
+              if ((x[i] as number) > best || at < 0) {
+                best = x[i] as number;
+                at = i;
+              }
+            }
+          }
+          if (at >= 0) dx[at] = (dx[at] as number) + (dy[((b * outHeight + yr) * outWidth + yc) * inChannels + c] as number);
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+const maxPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const b = backend as unknown as WasmLikeBackend;
+  const dx = maxPoolBackprop(b.readSync(dy.dataId) as Float32Array, b.readSync(input.dataId) as Float32Array, info);
+  return b.makeOutput([...input.shape], 'float32', undefined, dx);
+};
+
+/**
  * Registers the kernels above on tfjs-wasm, for the whole process (again after tfjs-wasm registers its own;
  * idempotent). Every wrapped model calls it.
  */
@@ -161,6 +208,11 @@ export function registerMissingKernels(): void {
   const depthwise = tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'wasm');
   if (!depthwise) {
     tf.registerKernel({ kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInputKernel });
+  }
+  const pool = tf.getKernel(tf.MaxPoolGrad, 'wasm');
+  if (pool && pool.kernelFunc !== maxPoolGradKernel) {
+    tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');
+    tf.registerKernel({ ...pool, kernelFunc: maxPoolGradKernel });
   }
   const conv = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   if (conv && conv.kernelFunc !== conv2DBackpropInputKernel) {

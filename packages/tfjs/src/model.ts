@@ -397,6 +397,7 @@ export class TfjsModel implements Model<tf.Tensor> {
         return y;
       };
       // tidy: tfjs leaks the forward value when it throws "cannot compute gradient"; this frees it.
+      registerMissingKernels(); // again: tfjs-wasm may have been imported after the model was wrapped
       wrapFusedKernels();
       const { value, grads } = withBackwardRule(request.rule, () => recordingGradients(() => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights))));
       if (output) tf.dispose(value);

@@ -146,4 +146,30 @@ describe('DepthwiseConv2dNativeBackpropInput on tfjs-wasm', () => {
       expect(worst, JSON.stringify({ fh, fw, cin, cout, shape, strides, pad })).toBeLessThan(1e-5 * scale);
     }
   });
+
+  it('max-pool gradients on tfjs-wasm equal tfjs-cpu, windows of negative values included (tfjs-wasm drops them)', async () => {
+    registerMissingKernels();
+    for (let k = 0; k < 20; k++) {
+      const size = pick<[number, number]>([[2, 2], [3, 3], [2, 3], [1, 2]]);
+      const strides = pick<[number, number]>([[1, 1], [2, 2], [1, 2]]);
+      const pad = pick<'same' | 'valid'>(['same', 'valid']);
+      const shape: [number, number, number, number] = [1 + rng.int(2), size[0] + rng.int(6), size[1] + rng.int(6), 1 + rng.int(3)];
+      // Mostly negative values, rounded so that ties occur.
+      const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.round((rng.normal() - 1) * 4) / 4);
+      const grads: Float32Array[] = [];
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const g = tf.tidy(() => {
+          const w = tf.randomUniform(tf.maxPool(tf.zeros(shape) as tf.Tensor4D, size, strides, pad).shape, 0.5, 1.5, 'float32', k);
+          return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, size, strides, pad), w)))(tf.tensor4d(x, shape));
+        });
+        grads.push((await g.data()) as Float32Array);
+        g.dispose();
+      }
+      const [cpu, wasm] = grads as [Float32Array, Float32Array];
+      // The same positions receive the same sums (up to the order of float additions).
+      const worst = Math.max(...Array.from(wasm, (v, i) => Math.abs(v - (cpu[i] as number))));
+      expect(worst, JSON.stringify({ size, strides, pad, shape })).toBeLessThan(1e-5 * Math.max(...Array.from(cpu, Math.abs)));
+    }
+  });
 });

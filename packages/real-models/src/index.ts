@@ -1,0 +1,3 @@
+export * from './checks.js';
+export * from './images.js';
+export * from './models.js';
