@@ -269,6 +269,16 @@ describe('failures inside tfjs name the layer or op and leak nothing', () => {
     x.dispose();
   });
 
+  it('a backend out of memory (tfjs-wasm aborts) says to lower the batch size', async () => {
+    const oom = fromTfjs((t: tf.Tensor) => {
+      if (t.shape[0] as number > 2) throw new Error('Aborted(). Build with -sASSERTIONS for more info.');
+      return tf.sum(t, 1, true);
+    });
+    const call = new Saliency(oom).attribute(tf.ones([4, 3]), { target: 0 });
+    await expect(call).rejects.toThrow(ModelError);
+    await expect(call).rejects.toThrow(/ran out of memory.*Pass a smaller internalBatchSize/);
+  });
+
   it('an op whose gradient throws mid-backward is named with its layer, and every tensor is freed', async () => {
     const failing = tf.customGrad((t) => ({
       value: tf.square(t as tf.Tensor),

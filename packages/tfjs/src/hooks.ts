@@ -163,12 +163,20 @@ export function layerPaths(net: ContainerLike, prefix = ''): Map<string, LayerLi
  */
 export const namedFailures = new WeakSet<Error>();
 
+/** What to do about a tfjs failure whose message says what it is, if it does. */
+export function failureHint(message: string): string {
+  if (/Aborted\(\)|Cannot enlarge memory|out of memory|OOM/i.test(message)) {
+    return ' (The backend ran out of memory: tfjs-wasm has at most 4 GB, a GPU its own. Pass a smaller internalBatchSize, or perturbationsPerEval for perturbation methods.)';
+  }
+  return '';
+}
+
 /** What a layer's failure says: the layer's path and class, and tfjs's message. */
 function layerFailure(path: string, layer: LayerLike, error: unknown): Error {
   if (error instanceof AttributionError) return error;
   const type = typeof layer.getClassName === 'function' ? layer.getClassName() : 'layer';
   const message = error instanceof Error ? error.message : String(error);
-  const failure = new ModelError(`Layer '${path}' (${type}) failed: ${message}`, { cause: error });
+  const failure = new ModelError(`Layer '${path}' (${type}) failed: ${message}${failureHint(message)}`, { cause: error });
   namedFailures.add(failure);
   return failure;
 }
@@ -264,7 +272,7 @@ export function nameBackwardFailures(start: number, layerOf: ReadonlyMap<number,
       // Custom gradients are recorded under the enclosing scope's name, which is no kernel.
       const kernel = node.kernelName !== undefined && tf.getKernel(node.kernelName, tf.getBackend()) !== undefined;
       const op = kernel ? `op '${node.kernelName}'` : 'a custom-gradient op';
-      const failure = new ModelError(`The gradient of ${op}${layer ? ` in layer '${layer}'` : ''} failed: ${message}`, { cause: e });
+      const failure = new ModelError(`The gradient of ${op}${layer ? ` in layer '${layer}'` : ''} failed: ${message}${failureHint(message)}`, { cause: e });
       namedFailures.add(failure);
       return failure;
     };

@@ -16,7 +16,7 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
-import { HookContext, hasLayerGraph, layerDataFormat, layerKey, layerPaths, nameBackwardFailures, namedFailures, runLayersModel } from './hooks.js';
+import { HookContext, failureHint, hasLayerGraph, layerDataFormat, layerKey, layerPaths, nameBackwardFailures, namedFailures, runLayersModel } from './hooks.js';
 import { graphDataFormat, graphLayerNames, graphTensorName, runGraphModel, type GraphModelInternals } from './graph.js';
 import { withBackwardRule } from './rules.js';
 import { registerMissingKernels } from './kernels.js';
@@ -145,7 +145,7 @@ function wrapFailure(error: unknown, what: string, model: string, disposedWeight
   const hint = /got 'Function'/.test(message)
     ? ' (A function model receives `tap` after its inputs and additional arguments; declare that parameter, e.g. (x, extra, tap) => ….)'
     : '';
-  return new ModelError(`The model failed during ${what}: ${message}${hint}`, { cause: error });
+  return new ModelError(`The model failed during ${what}: ${message}${hint}${failureHint(message)}`, { cause: error });
 }
 
 /** A TensorFlow.js model seen through the {@link Model} contract. */
