@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { ownProcessProjects } from './vitest.shared.js';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', ...ownProcessProjects()],
     pool: 'forks',
   },
 });

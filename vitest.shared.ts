@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { UserWorkspaceConfig } from 'vitest/config';
+import { configDefaults, type UserWorkspaceConfig } from 'vitest/config';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,15 +22,57 @@ function sourceAliases(): Record<string, string> {
   return aliases;
 }
 
+/**
+ * Projects whose test files share worker processes (`isolate: false`): a file runs in a process that earlier
+ * files of the same project used, so ONNX Runtime, onnxruntime-web's wasm, TensorFlow.js and the sources are
+ * loaded and compiled once per worker, not once per file (a fresh process per file cost 1–2 s each, a third of
+ * the suite). Their files were checked not to depend on a fresh process: none changes process-wide state that
+ * another reads (every file that uses TensorFlow.js sets its backend itself; ONNX Runtime is configured the same
+ * everywhere; process.chdir is undone), and each project passes with its files in any order
+ * (`--sequence.shuffle.files`). A file that does change process-wide state is listed in `ownProcess` and runs
+ * in a fresh process of its own, in a separate project named `<project>:own-process`.
+ * Projects not listed here keep a fresh process per file.
+ */
+const SHARED_PROCESS: Readonly<Record<string, { readonly dir: string; readonly ownProcess: readonly string[] }>> = {
+  // custom-rule-example registers rules for com.microsoft Inverse and FusedMatMul, which operator-table
+  // checks the library does not have.
+  'onnx-grad': { dir: 'packages/onnx-grad', ownProcess: ['test/custom-rule-example.test.ts'] },
+  onnx: { dir: 'packages/onnx', ownProcess: [] },
+  conformance: { dir: 'packages/conformance', ownProcess: [] },
+  primary: { dir: 'packages/primary', ownProcess: [] },
+  metrics: { dir: 'packages/metrics', ownProcess: [] },
+  neuron: { dir: 'packages/neuron', ownProcess: [] },
+};
+
 /** The vitest project settings every package shares. */
 export function sharedProjectConfig(name: string, extra: { testTimeout?: number } = {}): UserWorkspaceConfig {
+  const shared = SHARED_PROCESS[name];
   return {
     resolve: { alias: sourceAliases() },
     test: {
       name,
       include: ['test/**/*.test.ts'],
+      exclude: [...configDefaults.exclude, ...(shared?.ownProcess ?? [])],
       environment: 'node',
       testTimeout: extra.testTimeout ?? 30_000,
+      isolate: !shared,
     },
   };
+}
+
+/** The projects of the `ownProcess` files of {@link SHARED_PROCESS}: a fresh process per file. */
+export function ownProcessProjects(): UserWorkspaceConfig[] {
+  return Object.entries(SHARED_PROCESS)
+    .filter(([, { ownProcess }]) => ownProcess.length > 0)
+    .map(([name, { dir, ownProcess }]) => ({
+      resolve: { alias: sourceAliases() },
+      test: {
+        name: `${name}:own-process`,
+        root: path.join(root, dir),
+        include: [...ownProcess],
+        environment: 'node',
+        testTimeout: 30_000,
+        isolate: true,
+      },
+    }));
 }

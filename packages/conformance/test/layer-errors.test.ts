@@ -1,13 +1,18 @@
+import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { layerMethods } from '@attribution/layer';
 import { neuronMethods } from '@attribution/neuron';
 import { ArgumentError, BackendError } from '@attribution/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCases, onnxUnderTest, tfjsUnderTest, type BackendUnderTest } from '../src/index.js';
 
 // Layer and neuron errors on the conformance models, through both backends: unknown layers list the valid
 // names, out-of-range neurons give the valid range, and ONNX refuses function selectors up front.
 
+// The tfjs models run on tfjs-cpu, set here: test files share processes, and another may have left a backend set.
+beforeAll(async () => {
+  expect(await tf.setBackend('cpu')).toBe(true);
+});
 const onnx = onnxUnderTest(ort, 'onnxruntime-node');
 const tfjs = tfjsUnderTest();
 afterAll(() => {

@@ -27,6 +27,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const { makeNode, makeValueInfo, makeTensor, encodeModel, onnx, DataType } = proto;
 
+// The TensorFlow.js side runs on tfjs-cpu, set here: test files share processes, and another may have left a backend set.
+beforeAll(async () => {
+  expect(await tf.setBackend('cpu')).toBe(true);
+});
+
 const N = 2;
 const CIN = 2;
 const HID = 4;

@@ -12,6 +12,11 @@ await tf.setBackend('cpu');
 const rng = createRandom(61206);
 const values = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * s);
 
+/** Seeded initial weights: the checks below must not depend on a lucky draw. */
+function seeded(seed: number): { kernelInitializer: ReturnType<typeof tf.initializers.glorotNormal>; biasInitializer: ReturnType<typeof tf.initializers.randomNormal> } {
+  return { kernelInitializer: tf.initializers.glorotNormal({ seed }), biasInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: seed + 1000 }) };
+}
+
 async function close(actual: tf.Tensor, expected: tf.Tensor, tol = 1e-4): Promise<void> {
   expect(actual.shape).toEqual(expected.shape);
   const [a, e] = [await actual.data(), await expected.data()];
@@ -28,10 +33,10 @@ function gradCamByHand(acts: tf.Tensor, grads: tf.Tensor, channelAxis: number): 
 describe('channels-last and channels-first layers (Grad-CAM, GuidedGradCam, interpolate)', () => {
   // input [N, 6, 6, 2] → conv 'conv' (channelsLast, 4 filters, 3×3 same, relu) → GAP → dense 3
   const input = tf.input({ shape: [6, 6, 2] });
-  const convLayer = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' });
+  const convLayer = tf.layers.conv2d({ ...seeded(101), filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' });
   const conv = convLayer.apply(input) as tf.SymbolicTensor;
   const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(conv) as tf.SymbolicTensor;
-  const dense = tf.layers.dense({ units: 3, name: 'dense' });
+  const dense = tf.layers.dense({ ...seeded(102), units: 3, name: 'dense' });
   const out = dense.apply(pooled) as tf.SymbolicTensor;
   const net = tf.model({ inputs: input, outputs: out, name: 'nhwc' });
   const x = tf.tensor4d(values(2 * 6 * 6 * 2), [2, 6, 6, 2]);
@@ -83,9 +88,9 @@ describe('channels-last and channels-first layers (Grad-CAM, GuidedGradCam, inte
 
   it('a channelsFirst convolution layer is seen as channels-first (map [N, 1, H, W])', async () => {
     const inp = tf.input({ shape: [2, 5, 5] });
-    const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', name: 'cf', activation: 'relu' }).apply(inp) as tf.SymbolicTensor;
+    const c = tf.layers.conv2d({ ...seeded(103), filters: 3, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', name: 'cf', activation: 'relu' }).apply(inp) as tf.SymbolicTensor;
     const flat = tf.layers.flatten().apply(c) as tf.SymbolicTensor;
-    const o = tf.layers.dense({ units: 2, name: 'o' }).apply(flat) as tf.SymbolicTensor;
+    const o = tf.layers.dense({ ...seeded(104), units: 2, name: 'o' }).apply(flat) as tf.SymbolicTensor;
     const cf = fromTfjs(tf.model({ inputs: inp, outputs: o }));
     expect(cf.channelAxis({ layer: 'cf' }, 4)).toBe(1);
     const xi = tf.tensor4d(values(2 * 2 * 5 * 5), [2, 2, 5, 5]);
@@ -104,12 +109,12 @@ function tfBackend(): ReturnType<typeof fromTfjs>['backend'] {
 describe('layers inside nested LayersModels', () => {
   // inner: [4] → dense 'h' (relu) → dense 'o'; outer: input → inner (as a layer) → dense 'head'
   const innerIn = tf.input({ shape: [4] });
-  const h = tf.layers.dense({ units: 5, activation: 'relu', name: 'h' }).apply(innerIn) as tf.SymbolicTensor;
-  const inner = tf.model({ inputs: innerIn, outputs: tf.layers.dense({ units: 3, name: 'o' }).apply(h) as tf.SymbolicTensor, name: 'inner' });
-  const seq = tf.sequential({ name: 'block', layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'tanh', name: 's1' })] });
+  const h = tf.layers.dense({ ...seeded(105), units: 5, activation: 'relu', name: 'h' }).apply(innerIn) as tf.SymbolicTensor;
+  const inner = tf.model({ inputs: innerIn, outputs: tf.layers.dense({ ...seeded(106), units: 3, name: 'o' }).apply(h) as tf.SymbolicTensor, name: 'inner' });
+  const seq = tf.sequential({ name: 'block', layers: [tf.layers.dense({ ...seeded(107), inputShape: [3], units: 3, activation: 'tanh', name: 's1' })] });
   const outerIn = tf.input({ shape: [4] });
   const mid = seq.apply(inner.apply(outerIn)) as tf.SymbolicTensor;
-  const outer = tf.model({ inputs: outerIn, outputs: tf.layers.dense({ units: 2, name: 'head' }).apply(mid) as tf.SymbolicTensor, name: 'outer' });
+  const outer = tf.model({ inputs: outerIn, outputs: tf.layers.dense({ ...seeded(108), units: 2, name: 'head' }).apply(mid) as tf.SymbolicTensor, name: 'outer' });
   const x = tf.tensor2d(values(3 * 4), [3, 4]);
 
   it('names them outer/inner/…, lists them, and captures and differentiates them', async () => {
@@ -135,8 +140,8 @@ describe('layers inside nested LayersModels', () => {
     const full = await new LayerActivation(model, 'inner/h').attribute(x);
     expect(await (short.attributions as tf.Tensor).data()).toEqual(await (full.attributions as tf.Tensor).data());
     const input = tf.input({ shape: [2] });
-    const a = tf.sequential({ name: 'a', layers: [tf.layers.dense({ inputShape: [2], units: 2, name: 'fc' })] });
-    const b = tf.sequential({ name: 'b', layers: [tf.layers.dense({ inputShape: [2], units: 2, name: 'fc' })] });
+    const a = tf.sequential({ name: 'a', layers: [tf.layers.dense({ ...seeded(109), inputShape: [2], units: 2, name: 'fc' })] });
+    const b = tf.sequential({ name: 'b', layers: [tf.layers.dense({ ...seeded(110), inputShape: [2], units: 2, name: 'fc' })] });
     const twice = fromTfjs(tf.model({ inputs: input, outputs: b.apply(a.apply(input)) as tf.SymbolicTensor }));
     const y = tf.ones([1, 2]);
     await expect(new LayerActivation(twice, 'fc').attribute(y)).rejects.toThrow(/layer: expected a layer name that ends exactly one layer's path .*got 'a\/fc', 'b\/fc'/);
@@ -211,9 +216,14 @@ describe('tf.GraphModel layers by node name', () => {
 describe('tfjs layers that fail under a gradient tape', () => {
   it('BatchNormalization with scale: false (InceptionV3) has gradients: a missing scale is 1', async () => {
     const inp = tf.input({ shape: [4, 4, 2] });
-    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, name: 'c' });
-    const bn = tf.layers.batchNormalization({ scale: false, name: 'bn', movingMeanInitializer: 'randomNormal', betaInitializer: 'randomNormal' });
-    const head = tf.layers.dense({ units: 2, name: 'head' });
+    const conv = tf.layers.conv2d({ ...seeded(111), filters: 3, kernelSize: 3, name: 'c' });
+    const bn = tf.layers.batchNormalization({
+      scale: false,
+      name: 'bn',
+      movingMeanInitializer: tf.initializers.randomNormal({ seed: 7 }),
+      betaInitializer: tf.initializers.randomNormal({ seed: 8 }),
+    });
+    const head = tf.layers.dense({ ...seeded(112), units: 2, name: 'head' });
     const out = head.apply(tf.layers.flatten().apply(bn.apply(conv.apply(inp))) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const model = fromTfjs(tf.model({ inputs: inp, outputs: out }));
     const x = tf.tensor4d(values(2 * 4 * 4 * 2), [2, 4, 4, 2]);
@@ -257,7 +267,7 @@ describe('failures inside tfjs name the layer or op and leak nothing', () => {
       }
     }
     const inp = tf.input({ shape: [3] });
-    const d = tf.layers.dense({ units: 3, name: 'd' }).apply(inp) as tf.SymbolicTensor;
+    const d = tf.layers.dense({ ...seeded(113), units: 3, name: 'd' }).apply(inp) as tf.SymbolicTensor;
     const net = tf.model({ inputs: inp, outputs: new Broken({ name: 'broken' }).apply(d) as tf.SymbolicTensor });
     const model = fromTfjs(net);
     const x = tf.ones([2, 3]);
@@ -293,9 +303,9 @@ describe('failures inside tfjs name the layer or op and leak nothing', () => {
         return failing(Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs) as tf.Tensor;
       }
     }
-    const mid = tf.layers.dense({ units: 4, name: 'pre' }).apply(inp) as tf.SymbolicTensor;
+    const mid = tf.layers.dense({ ...seeded(114), units: 4, name: 'pre' }).apply(inp) as tf.SymbolicTensor;
     const c = new Custom({ name: 'custom' }).apply(mid) as tf.SymbolicTensor;
-    const net = tf.model({ inputs: inp, outputs: tf.layers.dense({ units: 2, name: 'post' }).apply(c) as tf.SymbolicTensor });
+    const net = tf.model({ inputs: inp, outputs: tf.layers.dense({ ...seeded(115), units: 2, name: 'post' }).apply(c) as tf.SymbolicTensor });
     const model = fromTfjs(net);
     const x = tf.ones([3, 4]);
     const before = tf.memory().numTensors;

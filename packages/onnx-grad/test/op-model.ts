@@ -1,8 +1,47 @@
+import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRandom, type Random } from '@attribution/tensor';
-import { transformModel } from '../src/index.js';
+import { transformModel, type TransformOptions, type TransformedModel } from '../src/index.js';
 import { DataType, decodeModel, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue, type ModelProto, type NodeProto, type TensorProto } from '../src/proto.js';
+
+/** A least-recently-used memo of the last `size` results, by key; `evict` frees what it drops. */
+function memo<T>(size: number, evict: (value: T) => void = () => undefined): (key: string, make: () => T) => T {
+  const entries = new Map<string, T>();
+  return (key, make) => {
+    const hit = entries.has(key);
+    const value = hit ? (entries.get(key) as T) : make();
+    entries.delete(key);
+    entries.set(key, value);
+    for (const [old, dropped] of entries) {
+      if (entries.size <= size) break;
+      entries.delete(old);
+      evict(dropped);
+    }
+    return value;
+  };
+}
+
+const digest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Gradient models and ONNX Runtime sessions of the last few models, by the model's bytes: tests that check one
+ * model several ways (ops-recurrent checks each against two kinds of finite differences and its forward pass)
+ * build and load it once. Both are functions of the bytes (and options), so a repeat would compute the same
+ * model and session again; a session that ONNX Runtime refuses is refused again from the memo. Sessions dropped
+ * from the memo are released (tests run one at a time, and no test holds more than a few sessions).
+ */
+const builtMemo = memo<TransformedModel>(8);
+export const buildGradientModel = (bytes: Uint8Array, options: TransformOptions = {}): TransformedModel =>
+  builtMemo(`${digest(bytes)} ${JSON.stringify(options)}`, () => transformModel(bytes, options));
+const sessionMemo = memo<Promise<ort.InferenceSession>>(8, (session) => void session.then((s) => s.release()).catch(() => undefined));
+export function loadSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  return sessionMemo(digest(bytes), () => {
+    const session = ort.InferenceSession.create(bytes);
+    session.catch(() => undefined); // the caller sees the refusal
+    return session;
+  });
+}
 
 /** How test values of an input are drawn. */
 export type Draw = 'normal' | 'positive' | 'awayFromZero' | 'unit';
@@ -139,17 +178,17 @@ async function check(m: TestModel, seed: number, type: 'float64' | 'float32', op
   const values = new Map(fed.map((i) => [i.name, i.values ? [...i.values] : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(rng, i.draw ?? 'normal'))]));
   const wrt = fed.filter(isFloatInput).map((i) => i.name);
   const inputShapes = m.specialise ? Object.fromEntries(fed.map((i) => [i.name, i.shape])) : undefined;
-  const built = transformModel(bytes, { wrt, inputShapes });
+  const built = buildGradientModel(bytes, { wrt, inputShapes });
   const lowered = (bytes: Uint8Array): Uint8Array => {
     if (!m.lowerBuilt) return bytes;
     const model = decodeModel(bytes);
     m.lowerBuilt(model);
     return encodeModel(model);
   };
-  const gradSession = await ort.InferenceSession.create(lowered(built.bytes));
+  const gradSession = await loadSession(lowered(built.bytes));
   const ofBuilt = options.finiteDifferencesOf === 'built';
   const forwardBytes = m.reference ? encodeModel(buildModel({ ...m, nodes: m.reference.nodes, initializers: m.reference.initializers ?? m.initializers }, floatType)) : bytes;
-  const forward = ofBuilt ? gradSession : await ort.InferenceSession.create(transformModel(forwardBytes).bytes);
+  const forward = ofBuilt ? gradSession : await loadSession(buildGradientModel(forwardBytes).bytes);
   const FloatArray = type === 'float64' ? Float64Array : Float32Array;
   const feeds = (override?: [string, number[]]): Record<string, ort.Tensor> => {
     const out: Record<string, ort.Tensor> = {};
@@ -199,7 +238,6 @@ async function check(m: TestModel, seed: number, type: 'float64' | 'float32', op
       }
     }
   }
-  await Promise.all(ofBuilt ? [gradSession.release()] : [gradSession.release(), forward.release()]);
   return { type, worst, where };
 }
 
