@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FeatureAblation, ShapleyValues } from '@attribution/primary';
+import { ArgumentError } from '@attribution/tensor';
+import { HfTokenizer, LLMAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/tiny-gpt');
+const readJson = (name: string): unknown => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+
+interface CaptumCase {
+  id: string;
+  method: string;
+  input: {
+    type: 'TextTokenInput' | 'TextTemplateInput';
+    text?: string;
+    baselines?: TokenLike | TemplateValues | null;
+    skipTokens?: TokenLike[] | null;
+    inputIds?: number[];
+    template?: string;
+    values?: TemplateValues;
+    mask?: number[] | Record<string, number> | null;
+  };
+  target: string | { ids: number[] } | null;
+  skipTokens: TokenLike[] | null;
+  targetIds: number[];
+  options: { attrTarget: 'log_prob' | 'prob'; numTrials: number; genArgs: { max_new_tokens?: number } | null };
+  expected: { inputTokens: string[]; outputTokens: string[]; seqAttr: number[]; tokenAttr: number[][] | null };
+  reference: { targetProbs: number[] };
+  compare: string;
+  tolerance: { atol: number; rtol: number };
+}
+
+const cases = (readJson('captum-cases.json') as { cases: CaptumCase[] }).cases.filter(
+  (c) => c.compare === 'exact' && (c.method === 'feature-ablation' || c.method === 'shapley-values'),
+);
+const tokenizer = new HfTokenizer(readJson('tokenizer.json') as object, readJson('tokenizer_config.json') as object);
+let lm: OnnxCausalLM;
+
+beforeAll(async () => {
+  lm = await OnnxCausalLM.load(ort, join(dir, 'onnx/model.onnx'));
+});
+afterAll(() => lm.dispose());
+
+function inputOf(c: CaptumCase): InterpretableInput {
+  const i = c.input;
+  if (i.type === 'TextTokenInput') {
+    return new TextTokenInput(i.text as string, tokenizer, {
+      ...(i.baselines !== undefined && i.baselines !== null ? { baselines: i.baselines as TokenLike } : {}),
+      ...(i.skipTokens ? { skipTokens: i.skipTokens } : {}),
+    });
+  }
+  return new TextTemplateInput(i.template as string, i.values as TemplateValues, {
+    ...(i.baselines ? { baselines: i.baselines as TemplateValues } : {}),
+    ...(i.mask ? { mask: i.mask } : {}),
+  });
+}
+
+function close(got: readonly number[], want: readonly number[], c: CaptumCase): number {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  want.forEach((w, j) => {
+    const d = Math.abs((got[j] as number) - w);
+    worst = Math.max(worst, d);
+    if (d > c.tolerance.atol + c.tolerance.rtol * Math.abs(w)) throw new Error(`${c.id}: |${got[j]} - ${w}| = ${d} above tolerance`);
+  });
+  return worst;
+}
+
+describe('LLMAttribution matches Captum 0.8 (tiny-gpt, onnxruntime-node)', () => {
+  it('covers every exact FeatureAblation and ShapleyValues case', () => {
+    expect(cases.length).toBe(23);
+  });
+  for (const c of cases) {
+    it(c.id, async () => {
+      const method = c.method === 'feature-ablation' ? FeatureAblation : ShapleyValues;
+      const llm = new LLMAttribution(method, lm, tokenizer, { attrTarget: c.options.attrTarget });
+      const target = c.target === null ? undefined : typeof c.target === 'string' ? c.target : c.target.ids;
+      const inp = inputOf(c);
+      if (c.input.inputIds && inp instanceof TextTokenInput) expect(inp.inputIds).toEqual(c.input.inputIds);
+      const maxNew = c.options.genArgs?.max_new_tokens;
+      const r = await llm.attribute(inp, target, {
+        ...(c.skipTokens ? { skipTokens: c.skipTokens } : {}),
+        ...(maxNew !== undefined ? { maxNewTokens: maxNew } : {}),
+        numTrials: c.options.numTrials,
+      });
+      if (target !== undefined) expect(llm.targetIds(target, c.skipTokens ?? undefined)).toEqual(c.targetIds);
+      expect(r.inputTokens).toEqual(c.expected.inputTokens);
+      expect(r.outputTokens).toEqual(c.expected.outputTokens);
+      close(r.seqAttr, c.expected.seqAttr, c);
+      const want = c.expected.tokenAttr as number[][];
+      expect(r.tokenAttr.length).toBe(want.length);
+      want.forEach((row, k) => close(r.tokenAttr[k] as number[], row, c));
+      r.outputProbs.forEach((p, k) => expect(p).toBeCloseTo(c.reference.targetProbs[k] as number, 5));
+    });
+  }
+});
+
+describe('method options', () => {
+  it('perturbationsPerEval > 1 gives the numbers of one prompt per evaluation', async () => {
+    const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
+    const inp = new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] });
+    const one = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'] });
+    const three = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'], methodOptions: { perturbationsPerEval: 3 } });
+    expect(three.tokenAttr).toEqual(one.tokenAttr);
+    expect(three.seqAttr).toEqual(one.seqAttr);
+  });
+});
+
+describe('inputs', () => {
+  it('TextTokenInput: Captum default baseline 0, skipTokens by string, token strings as baselines', () => {
+    const a = new TextTokenInput('the capital of france is', tokenizer);
+    expect(a.baselineId).toBe(0);
+    expect(a.values).toEqual(['[BOS]', 'the', 'capital', 'of', 'france', 'is']);
+    const b = new TextTokenInput('the capital of france is', tokenizer, { skipTokens: ['[BOS]'], baselines: '[PAD]' });
+    expect(b.nFeatures).toBe(5);
+    expect(b.toModelInput([1, 0, 1, 0.5, 1])).toEqual([1, 4, 3, 6, 3, 7]);
+    expect(() => new TextTokenInput('hello', tokenizer, { baselines: -1 })).toThrow(ArgumentError);
+    expect(() => new TextTokenInput('the', tokenizer, { skipTokens: ['[BOS]', 'the'] })).toThrow(ArgumentError);
+  });
+
+  it('TextTemplateInput: slots, baselines, mask grouping (ascending ids)', () => {
+    const t = new TextTemplateInput('{} plus {} is', ['4', '3']);
+    expect(t.toModelInput([0, 1])).toBe(' plus 3 is');
+    const m = new TextTemplateInput('copy : {a} {b} {c} = {{x}}', { a: 'c', b: 'e', c: 'g' }, { baselines: { a: 'a', b: 'a', c: 'a' }, mask: { a: 7, b: 7, c: 3 } });
+    expect(m.nFeatures).toBe(2);
+    expect(m.featureOf).toEqual([1, 1, 0]);
+    expect(m.toModelInput([1, 0])).toBe('copy : a a g = {x}');
+    expect(m.formatAttr([[10, 20]])).toEqual([[20, 20, 10]]);
+  });
+
+  it('typed errors when slots and values disagree', () => {
+    expect(() => new TextTemplateInput('{} plus {} is', ['4'])).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{} is', ['4', '3'])).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{x} is', { y: '4' })).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{x} is', ['4'])).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{} is', { x: '4' })).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{} is', ['4'], { baselines: ['a', 'b'] })).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{x} is', { x: '4' }, { baselines: ['a'] })).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{x} is', { x: '4' }, { mask: { y: 1 } })).toThrow(ArgumentError);
+    expect(() => new TextTemplateInput('{x is', { x: '4' })).toThrow(ArgumentError);
+  });
+
+  it('typed errors for an empty target and a bad attrTarget', async () => {
+    const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
+    expect(() => llm.targetIds('', ['[BOS]'])).toThrow(ArgumentError);
+    await expect(llm.attribute(new TextTokenInput('the capital of france is', tokenizer), [])).rejects.toThrow(ArgumentError);
+    expect(() => new LLMAttribution(FeatureAblation, lm, tokenizer, { attrTarget: 'logit' as 'prob' })).toThrow(ArgumentError);
+    await expect(llm.attribute(new TextTokenInput('the capital of france is', tokenizer), 'paris', { maxNewTokens: 2 })).rejects.toThrow(ArgumentError);
+  });
+});
+
+describe('tokenizer (@huggingface/tokenizers on the fixture tokenizer.json)', () => {
+  it('encodes with and without [BOS], decodes, converts', () => {
+    expect(tokenizer.encode('The capital of France is')).toEqual([1, 4, 5, 6, 13, 7]);
+    expect(tokenizer.encode('paris', { addSpecialTokens: false })).toEqual([14]);
+    expect(tokenizer.convertTokensToIds(['[PAD]', 'no-such-token'])).toEqual([3, 0]);
+    expect(tokenizer.convertIdsToTokens([1, 14])).toEqual(['[BOS]', 'paris']);
+    expect(tokenizer.decode([1, 14], { skipSpecialTokens: true })).toBe('paris');
+    expect(tokenizer.eosTokenId).toBe(2);
+  });
+});
