@@ -8,7 +8,7 @@
 export { OnnxModel, fromOnnx, type OnnxInput, type OnnxModelOptions, type OrtModule } from './model.js';
 export { hostBackend, isOnnxTensor, type OnnxTensor } from './host-backend.js';
 export { HostTensor, type HostType } from './host-tensor.js';
-export type { ModelSource } from './source.js';
+export { loadModelBytes, type ModelSource } from './source.js';
 export type { ExternalDataFolder } from './external-data.js';
 export { InvalidModelError, UnsupportedOperatorError } from '@attribution/onnx-grad';
 export { listLayers } from '@attribution/tensor';

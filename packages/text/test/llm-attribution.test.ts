@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeatureAblation, ShapleyValues } from '@attribution/primary';
+import { FeatureAblation, KernelShap, Lime, ShapleyValueSampling, ShapleyValues } from '@attribution/primary';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
 
@@ -26,21 +26,22 @@ interface CaptumCase {
   target: string | { ids: number[] } | null;
   skipTokens: TokenLike[] | null;
   targetIds: number[];
-  options: { attrTarget: 'log_prob' | 'prob'; numTrials: number; genArgs: { max_new_tokens?: number } | null };
+  options: { attrTarget: 'log_prob' | 'prob'; numTrials: number; genArgs: { max_new_tokens?: number } | null; n_samples?: number };
   expected: { inputTokens: string[]; outputTokens: string[]; seqAttr: number[]; tokenAttr: number[][] | null };
-  reference: { targetProbs: number[] };
+  reference: { targetProbs: number[]; completeness?: { fInput: number; fBaseline: number } };
   compare: string;
-  tolerance: { atol: number; rtol: number };
+  tolerance: { atol: number; rtol: number; against?: string; completenessAtol?: number };
 }
 
-const cases = (readJson('captum-cases.json') as { cases: CaptumCase[] }).cases.filter(
+const allCases = (readJson('captum-cases.json') as { cases: CaptumCase[] }).cases;
+const cases = allCases.filter(
   (c) => c.compare === 'exact' && (c.method === 'feature-ablation' || c.method === 'shapley-values'),
 );
 const tokenizer = new HfTokenizer(readJson('tokenizer.json') as object, readJson('tokenizer_config.json') as object);
 let lm: OnnxCausalLM;
 
 beforeAll(async () => {
-  lm = await OnnxCausalLM.load(ort, join(dir, 'onnx/model.onnx'));
+  lm = await OnnxCausalLM.load(ort, join(dir, 'onnx/model.onnx'), { config: readJson('config.json') as Record<string, unknown> });
 });
 afterAll(() => lm.dispose());
 
@@ -91,19 +92,86 @@ describe('LLMAttribution matches Captum 0.8 (tiny-gpt, onnxruntime-node)', () =>
       expect(r.outputTokens).toEqual(c.expected.outputTokens);
       close(r.seqAttr, c.expected.seqAttr, c);
       const want = c.expected.tokenAttr as number[][];
-      expect(r.tokenAttr.length).toBe(want.length);
-      want.forEach((row, k) => close(r.tokenAttr[k] as number[], row, c));
+      expect(r.tokenAttr?.length).toBe(want.length);
+      want.forEach((row, k) => close(r.tokenAttr?.[k] as number[], row, c));
       r.outputProbs.forEach((p, k) => expect(p).toBeCloseTo(c.reference.targetProbs[k] as number, 5));
     });
   }
+});
+
+const SAMPLING = { 'shapley-value-sampling': ShapleyValueSampling, 'kernel-shap': KernelShap, lime: Lime } as const;
+
+describe('sampling methods against Captum (tiny-gpt)', () => {
+  const sampling = allCases.filter((c) => c.method in SAMPLING);
+  it('covers the seven sampling cases', () => expect(sampling.length).toBe(7));
+  for (const c of sampling) {
+    it(`${c.id} (${c.compare})`, async () => {
+      const llm = new LLMAttribution(SAMPLING[c.method as keyof typeof SAMPLING], lm, tokenizer, { attrTarget: c.options.attrTarget });
+      const r = await llm.attribute(inputOf(c), c.target as string, {
+        skipTokens: c.skipTokens ?? [],
+        numTrials: c.options.numTrials,
+        methodOptions: { seed: 7, ...(c.options.n_samples ? { nSamples: c.options.n_samples } : {}) },
+      });
+      expect(r.inputTokens).toEqual(c.expected.inputTokens);
+      expect(r.outputTokens).toEqual(c.expected.outputTokens);
+      expect(r.seqAttr.length).toBe(c.expected.seqAttr.length);
+      expect(r.seqAttr.every(Number.isFinite)).toBe(true);
+      if (c.expected.tokenAttr === null) expect(r.tokenAttr).toBeNull();
+      else expect(r.tokenAttr?.map((row) => row.length)).toEqual(c.expected.tokenAttr.map((row) => row.length));
+      if (c.compare === 'sampling') {
+        // Within the fixture's sampling tolerance of the exact Shapley values (the case named by `against`).
+        const exact = allCases.find((x) => x.id === c.tolerance.against) as CaptumCase;
+        close(r.seqAttr, exact.expected.seqAttr, c);
+        (exact.expected.tokenAttr as number[][]).forEach((row, k) => close(r.tokenAttr?.[k] as number[], row, c));
+      }
+      if (c.reference.completeness) {
+        // KernelShap's all-present and all-absent samples pin the sum to F(all) - F(none).
+        const sum = r.seqAttr.reduce((a, b) => a + b, 0);
+        expect(Math.abs(sum - (c.reference.completeness.fInput - c.reference.completeness.fBaseline))).toBeLessThan(c.tolerance.completenessAtol as number);
+      }
+      if (c.method === 'shapley-value-sampling') {
+        // Efficiency: the sequence row sums to F(all) - F(none) for every sample.
+        const sum = r.seqAttr.reduce((a, b) => a + b, 0);
+        expect(sum).toBeCloseTo(sumOf(c.expected.seqAttr), 3);
+      }
+    });
+  }
+});
+
+function sumOf(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+describe('scoring paths and batching', () => {
+  const inp = (): TextTokenInput => new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] });
+  it('the uncached path (one call per target token) gives the one-pass numbers with T times the calls', async () => {
+    const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
+    const one = await llm.attribute(inp(), 'b d a', { skipTokens: ['[BOS]'], batchSize: 1 });
+    const unc = await llm.attribute(inp(), 'b d a', { skipTokens: ['[BOS]'], batchSize: 1, useCachedOutputs: false });
+    // 1 + 6 distinct prompts (the original scored once).
+    expect(one.modelCalls).toBe(7);
+    expect(unc.modelCalls).toBe(21);
+    unc.seqAttr.forEach((v, j) => expect(v).toBeCloseTo(one.seqAttr[j] as number, 4));
+  });
+  it('batched prompts (left-padded templates) give the unbatched numbers in fewer calls', async () => {
+    const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
+    // Removing a value shortens the prompt: the batch holds prompts of 6 and 7 tokens.
+    const t = new TextTemplateInput('copy : {} {} {} =', ['c', 'e', 'g']);
+    const a = await llm.attribute(t, 'c e g', { skipTokens: ['[BOS]'], batchSize: 1 });
+    const b = await llm.attribute(t, 'c e g', { skipTokens: ['[BOS]'], batchSize: 8 });
+    expect(a.modelCalls).toBe(4);
+    expect(b.modelCalls).toBe(2);
+    expect(Math.max(...a.seqAttr.map(Math.abs))).toBeGreaterThan(1);
+    b.seqAttr.forEach((v, j) => expect(v).toBeCloseTo(a.seqAttr[j] as number, 4));
+  });
 });
 
 describe('method options', () => {
   it('perturbationsPerEval > 1 gives the numbers of one prompt per evaluation', async () => {
     const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
     const inp = new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] });
-    const one = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'] });
-    const three = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'], methodOptions: { perturbationsPerEval: 3 } });
+    const one = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'], methodOptions: { perturbationsPerEval: 1 } });
+    const three = await llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'], methodOptions: { perturbationsPerEval: 3 }, batchSize: 2 });
     expect(three.tokenAttr).toEqual(one.tokenAttr);
     expect(three.seqAttr).toEqual(one.seqAttr);
   });
