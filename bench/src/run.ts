@@ -5,16 +5,17 @@ import { printTable, round, type BenchRecord } from './record.js';
 import { tfjsIg } from './tfjs-ig.js';
 import { pretrainedTfjs } from './pretrained-tfjs.js';
 import { targets } from './targets.js';
+import { textAttribution } from './text.js';
 import { torchReference } from './torch.js';
 import { transformerGradient } from './transformer.js';
 
 /**
- * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `text`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'text', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
   if (wanted.has('targets')) {
@@ -45,6 +46,11 @@ async function main(): Promise<void> {
   if (wanted.has('onnx-vs-tfjs')) {
     const r = await onnxVersusTfjs(runs);
     printTable('Integrated Gradients, 50 steps: onnxruntime-node time / tfjs-cpu time (target ≤ 0.25)', r);
+    all.push(...r);
+  }
+  if (wanted.has('text')) {
+    const r = await textAttribution(Math.max(runs, 5));
+    printTable('Explaining text generation (LLMAttribution, tiny-gpt): one pass per perturbed prompt / recomputing every prefix (target ≤ 0.33)', r);
     all.push(...r);
   }
   if (wanted.has('torch')) {

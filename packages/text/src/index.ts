@@ -1,8 +1,8 @@
 /**
  * @packageDocumentation
  * Explain text generation: Captum's `LLMAttribution` over prompt tokens ({@link TextTokenInput}) or template
- * values ({@link TextTemplateInput}), with FeatureAblation or ShapleyValues from `@attribution/primary`, on an
- * ONNX decoder without cache.
+ * values ({@link TextTemplateInput}) with the perturbation methods of `@attribution/primary`, on ONNX decoders in
+ * the transformers.js / Optimum layout ({@link loadTextModel}), with or without a key/value cache.
  */
 export { HfTokenizer, type TextTokenizer } from './tokenizer.js';
 export {
@@ -15,5 +15,24 @@ export {
   type TextTokenInputOptions,
   type TokenLike,
 } from './inputs.js';
-export { OnnxCausalLM, type CausalLM } from './decoder.js';
-export { LLMAttribution, type LLMAttributeOptions, type LLMAttributionOptions, type LLMAttributionResult, type MethodFactory, type PerTokenMethod } from './llm-attribution.js';
+export { OnnxCausalLM, type BatchLogits, type CausalLM, type DecoderKind, type KeyValueCache, type OnnxCausalLMOptions } from './decoder.js';
+export { loadTextModel, type LoadTextModelOptions, type TextModel, type TextModelFile, type TextModelFiles } from './load.js';
+export { argmax, greedyGenerate, logProbOf, targetLogProbs, type ScoringOptions } from './scoring.js';
+export {
+  LLMAttribution,
+  resolveTargetIds,
+  type LLMAttributeOptions,
+  type LLMAttributionOptions,
+  type LLMAttributionResult,
+  type MethodFactory,
+  type PerturbationMethod,
+} from './llm-attribution.js';
+export {
+  LLMGradientAttribution,
+  type GradientDecoder,
+  type LayerGradientMethod,
+  type LayerMethodFactory,
+  type LLMGradientAttributeOptions,
+  type LLMGradientAttributionOptions,
+  type LLMGradientMethodOptions,
+} from './gradient-attribution.js';

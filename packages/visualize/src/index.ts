@@ -35,6 +35,15 @@ export {
   type ImageMethod,
   type ImageScale,
 } from './image.js';
+export {
+  llmAttributionHtml,
+  seqAttrSvg,
+  tokenAttrSvg,
+  type LLMAttributionHtmlOptions,
+  type LLMAttributionLike,
+  type SeqAttrSvgOptions,
+  type TokenAttrSvgOptions,
+} from './llm-plots.js';
 export { LAYOUTS, type Layout, type Planes } from './layout.js';
 export { cumulativeSumThreshold, normalizeAttr, reduceChannels, SIGNS, type NormalizeOptions, type Sign } from './normalize.js';
 export { encodePng, pngDataUri } from './png.js';
