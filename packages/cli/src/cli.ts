@@ -14,6 +14,7 @@ import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
+import { TEXT_METHODS, explainText, type ExplainTextFlags } from './text.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -274,6 +275,30 @@ export function program(io: Io = processIo): Command {
     .option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits)', collect, [])
     .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
     .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
+  cmd
+    .command('explain-text')
+    .description("attribute a language model's continuation of a prompt to the prompt's tokens or a template's values (Captum's LLMAttribution)")
+    .argument('<model-dir>', 'the model folder: tokenizer.json, tokenizer_config.json, config.json and onnx/model.onnx (the transformers.js layout)')
+    .requiredOption('--method <name>', `the method: ${Object.keys(TEXT_METHODS).join(', ')}`)
+    .option('--prompt <text>', 'the prompt; its tokens are the features')
+    .option('--target <text>', "the continuation to explain (default: the model's greedy continuation)")
+    .option('--template <text>', 'instead of --prompt: a template with {} (or {name}) slots whose --values are the features; {{ and }} are braces')
+    .option('--values <a,b,...>', "the template's values, a comma list (\\, is a comma); name=value pairs for {name} slots")
+    .option('--baselines <x,y,...|token>', "what an absent feature becomes: one per template value (default ''), or for --prompt one token or token id (default id 0)")
+    .option('--skip-tokens <t1,t2,...>', 'tokens (vocabulary strings) left out of the target and of the prompt features, e.g. [BOS]')
+    .addOption(new Option('--attr-target <what>', 'the score attributed: log_prob (default) or prob of the target').choices(['log_prob', 'prob']))
+    .option('--max-new-tokens <n>', 'without --target: how many tokens greedy generation adds at most (default 25)')
+    .option('--num-trials <n>', 'repetitions averaged (sampling methods differ between trials; default 1)')
+    .option('--layer <name>', 'layer-integrated-gradients: the layer (default: the token embedding)')
+    .option('--options <json>', "the method's options as JSON, e.g. '{\"nSamples\":200}' or '{\"nSteps\":20}'; numTrials too")
+    .option('--out <file>', "write {method, inputTokens, outputTokens, seqAttr, tokenAttr, outputProbs} as JSON ('-': print it)")
+    .option('--html <file.html>', 'the prompt and target coloured by attribution, with the token table')
+    .option('--plot <file.svg>', 'the output×input token heat map (the sequence bar chart for methods without token attributions)')
+    .option('--seq-plot <file.svg>', "the sequence attribution's bar chart")
+    .option('--model-file <name>', 'the decoder file: a path in the folder (onnx/decoder_model_merged.onnx) or a name (decoder_model_merged); default the first of model, decoder_model_merged, decoder_with_past_model')
+    .option('--quantized', 'load the _quantized variant of the model file (onnx/model_quantized.onnx, …)')
+    .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
+    .action(async (modelDir: string, opts: ExplainTextFlags) => explainText(modelDir, opts, io));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')

@@ -28,7 +28,10 @@ export interface LLMAttributionOptions {
 export interface LLMAttributeOptions {
   /** Tokens (ids or strings; the first element's type decides) removed from the target ids. */
   readonly skipTokens?: readonly TokenLike[];
-  /** Repetitions averaged (only sampling methods differ between trials); default 1. */
+  /**
+   * Repetitions averaged (only sampling methods differ between trials); default 1. With a `seed` in
+   * `methodOptions`, trial `t` uses `seed + t`.
+   */
   readonly numTrials?: number;
   /**
    * Without a target: how many tokens greedy generation adds at most (default 25, Captum's default generation
@@ -195,7 +198,9 @@ export class LLMAttribution {
     const acc = Array.from({ length: width }, () => new Float64Array(n));
     for (let trial = 0; trial < numTrials; trial++) {
       const ones = new HostTensor(new Float32Array(n).fill(1), [1, n], 'float32');
-      const { attributions } = await method.attribute(ones, { perturbationsPerEval: batchSize, ...methodOptions });
+      // A seed starts each trial's own random stream (seed, seed + 1, …), so trials differ as Captum's do.
+      const seed = typeof methodOptions.seed === 'number' ? { seed: methodOptions.seed + trial } : {};
+      const { attributions } = await method.attribute(ones, { perturbationsPerEval: batchSize, ...methodOptions, ...seed });
       const a = attributions.data as ArrayLike<number>;
       if (a.length !== width * n) throw new BackendError(`The method returned ${a.length} attributions, expected ${width * n} ([${width}, ${n}]).`);
       for (let r = 0; r < width; r++) {

@@ -167,6 +167,16 @@ describe('scoring paths and batching', () => {
 });
 
 describe('method options', () => {
+  it('numTrials with a seed: trial t draws with seed + t, and the result is their mean', async () => {
+    const llm = new LLMAttribution(ShapleyValueSampling, lm, tokenizer);
+    const inp = new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] });
+    const run = (seed: number, numTrials = 1): ReturnType<typeof llm.attribute> =>
+      llm.attribute(inp, 'b d a', { skipTokens: ['[BOS]'], numTrials, methodOptions: { seed, nSamples: 3 } });
+    const [a, b, both] = await Promise.all([run(7), run(8), run(7, 2)]);
+    expect(a.seqAttr).not.toEqual(b.seqAttr);
+    both.seqAttr.forEach((v, j) => expect(v).toBeCloseTo(((a.seqAttr[j] as number) + (b.seqAttr[j] as number)) / 2, 5));
+  });
+
   it('perturbationsPerEval > 1 gives the numbers of one prompt per evaluation', async () => {
     const llm = new LLMAttribution(FeatureAblation, lm, tokenizer);
     const inp = new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] });
