@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerGradientShap, LayerGradientXActivation, LayerIntegratedGradients } from '@attribution/layer';
-import { HostTensor } from '@attribution/onnx';
+import { HostTensor, UnsupportedOperatorError } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMGradientAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type GradientDecoder, type LLMGradientMethodOptions, type TokenLike } from '../src/index.js';
 
@@ -168,6 +168,16 @@ describe('refuses bad input with typed errors', () => {
   it('a TextTemplateInput', async () => {
     const t = new TextTemplateInput('{} is', ['paris']);
     await expect(lig.attribute(t as unknown as TextTokenInput, 'paris')).rejects.toThrow(ArgumentError);
+  });
+  it('a quantized decoder (no gradient rule for its integer MatMuls): perturbation methods only', async () => {
+    const q = await OnnxCausalLM.load(ort, join(dir, 'onnx/model_quantized.onnx'));
+    try {
+      const g = new LLMGradientAttribution(LayerIntegratedGradients, q, tokenizer);
+      await expect(g.attribute(inp, 'paris', { skipTokens: ['[BOS]'] })).rejects.toThrow(UnsupportedOperatorError);
+      g.dispose();
+    } finally {
+      q.dispose();
+    }
   });
   it('an empty target', async () => {
     await expect(lig.attribute(inp, '[BOS]', { skipTokens: ['[BOS]'] })).rejects.toThrow(ArgumentError);

@@ -107,6 +107,28 @@ describe('greedy generation with a key/value cache', () => {
   });
 });
 
+describe('a quantized decoder (int8 MatMulInteger weights, fixtures/quantize.py)', () => {
+  for (const [runtime, ort] of runtimes) {
+    it(`loads with quantized: true, answers, and attributes close to the float model (${runtime})`, async () => {
+      const q = await loadTextModel(ort, dir, { quantized: true });
+      try {
+        expect(q.modelFile).toBe('onnx/model_quantized.onnx');
+        const ids = await greedyGenerate(q.lm, q.tokenizer.encode('the capital of france is'), 4, q.tokenizer.eosTokenId);
+        expect(q.tokenizer.convertIdsToTokens(ids)).toEqual(['paris', '[EOS]']);
+        const llm = new LLMAttribution(FeatureAblation, q.lm, q.tokenizer);
+        const r = await llm.attribute(new TextTokenInput('copy : b d a =', q.tokenizer, { skipTokens: ['[BOS]'] }), 'b d a', { skipTokens: ['[BOS]'] });
+        const want = caseOf('copy-fa-logprob').expected.seqAttr;
+        // Not equal (8-bit weights), but the same picture: within 10 % of the largest attribution.
+        const scale = Math.max(...want.map(Math.abs));
+        want.forEach((w, j) => expect(Math.abs((r.seqAttr[j] as number) - w)).toBeLessThan(0.1 * scale));
+        expect(r.seqAttr).not.toEqual(want);
+      } finally {
+        q.dispose();
+      }
+    });
+  }
+});
+
 describe('loadTextModel sources', () => {
   const ort = ortNode as unknown as OrtModule;
   const files = (): Record<string, Uint8Array> => {
