@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { OrtModule } from '@attribution/onnx';
+import { LayerIntegratedGradients } from '@attribution/layer';
 import { FeatureAblation } from '@attribution/primary';
-import { LLMAttribution, TextTokenInput, loadTextModel } from '@attribution/text';
+import { LLMAttribution, LLMGradientAttribution, TextTokenInput, loadTextModel } from '@attribution/text';
 import { peakRssMb, round, type BenchRecord } from './record.js';
 import { median } from './stats.js';
 
@@ -59,6 +60,36 @@ export async function textAttribution(runs: number): Promise<BenchRecord[]> {
       });
       const r = records[records.length - 1] as BenchRecord;
       console.log(`text FA batch ${batchSize}: cached ${r.medianMs} ms (${cached.calls} calls), uncached ${r.referenceMs} ms (${uncached.calls} calls), ratio ${r.ratio}`);
+    }
+    // LayerIntegratedGradients on the token embedding, 50 Gauss-Legendre steps: per target token one forward and
+    // backward pass over 50 interpolated rows (and two plain passes for the layer's input and baseline values).
+    const lig = new LLMGradientAttribution(LayerIntegratedGradients, m.lm, m.tokenizer);
+    try {
+      const times: number[] = [];
+      let calls = 0;
+      for (let i = 0; i < Math.max(2, Math.min(runs, 3)) + 1; i++) {
+        const t = performance.now();
+        const r = await lig.attribute(inp, target, { methodOptions: { nSteps: 50 } });
+        if (i > 0) times.push(performance.now() - t);
+        calls = r.modelCalls;
+      }
+      const fa = records[records.length - 1] as BenchRecord;
+      records.push({
+        suite: 'text',
+        backend: 'onnxruntime-node',
+        model: 'tiny-gpt (2 layers, width 64), prompt 32 tokens, target 8',
+        method: 'LLMGradientAttribution LayerIntegratedGradients',
+        options: { nSteps: 50, method: 'gausslegendre', modelCalls: calls },
+        medianMs: round(median(times)),
+        reference: 'FeatureAblation of the same prompt and target (batch 16, one pass per prompt)',
+        referenceMs: fa.medianMs,
+        ratio: round(median(times) / fa.medianMs, 2),
+        peakRssMb: peakRssMb(),
+        runs: times.length,
+      });
+      console.log(`text LayerIG 50 steps: ${round(median(times))} ms (${calls} model calls)`);
+    } finally {
+      lig.dispose();
     }
   } finally {
     m.dispose();

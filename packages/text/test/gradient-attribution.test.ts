@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerGradientShap, LayerGradientXActivation, LayerIntegratedGradients } from '@attribution/layer';
-import { HostTensor, UnsupportedOperatorError } from '@attribution/onnx';
+import { HostTensor, UnsupportedOperatorError, type OrtModule } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMGradientAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type GradientDecoder, type LLMGradientMethodOptions, type TokenLike } from '../src/index.js';
 
@@ -29,12 +30,17 @@ interface LigCase {
 const cases = (readJson('captum-cases.json') as { cases: LigCase[] }).cases.filter((c) => c.method === 'layer-integrated-gradients');
 const tokenizer = new HfTokenizer(readJson('tokenizer.json') as object, readJson('tokenizer_config.json') as object);
 
-function decoder(file: string, kind: GradientDecoder['kind'], inputNames: readonly string[]): GradientDecoder {
-  return { ort, bytes: new Uint8Array(readFileSync(join(dir, 'onnx', file))), kind, inputNames };
+function decoder(file: string, kind: GradientDecoder['kind'], inputNames: readonly string[], runtime: OrtModule = ort): GradientDecoder {
+  return { ort: runtime, bytes: new Uint8Array(readFileSync(join(dir, 'onnx', file))), kind, inputNames };
 }
 const lm = decoder('model.onnx', 'no-cache', ['input_ids', 'attention_mask', 'position_ids']);
 const lig = new LLMGradientAttribution(LayerIntegratedGradients, lm, tokenizer);
-afterAll(() => lig.dispose());
+ortWeb.env.wasm.numThreads = 1;
+const ligWeb = new LLMGradientAttribution(LayerIntegratedGradients, decoder('model.onnx', 'no-cache', ['input_ids', 'attention_mask', 'position_ids'], ortWeb as unknown as OrtModule), tokenizer);
+afterAll(() => {
+  lig.dispose();
+  ligWeb.dispose();
+});
 
 function inputOf(c: LigCase): TextTokenInput {
   return new TextTokenInput(c.input.text, tokenizer, {
@@ -92,6 +98,16 @@ describe('LLMGradientAttribution matches Captum 0.8 (LayerIntegratedGradients, t
         });
       }
       console.log(`${c.id}: worst |got - captum| = ${worst.toExponential(2)}`);
+    });
+  }
+});
+
+describe('LLMGradientAttribution matches Captum 0.8 on onnxruntime-web (wasm)', () => {
+  for (const c of cases) {
+    it(c.id, async () => {
+      const r = await ligWeb.attribute(inputOf(c), c.target, { ...(c.skipTokens ? { skipTokens: c.skipTokens } : {}), methodOptions: optionsOf(c) });
+      close(r.seqAttr, c.expected.seqAttr, c);
+      c.expected.tokenAttr.forEach((row, k) => close((r.tokenAttr as number[][])[k] as number[], row, c));
     });
   }
 });

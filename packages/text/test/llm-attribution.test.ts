@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureAblation, KernelShap, Lime, ShapleyValueSampling, ShapleyValues } from '@attribution/primary';
+import type { OrtModule } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
 
@@ -39,11 +41,17 @@ const cases = allCases.filter(
 );
 const tokenizer = new HfTokenizer(readJson('tokenizer.json') as object, readJson('tokenizer_config.json') as object);
 let lm: OnnxCausalLM;
+let lmWeb: OnnxCausalLM;
+ortWeb.env.wasm.numThreads = 1;
 
 beforeAll(async () => {
   lm = await OnnxCausalLM.load(ort, join(dir, 'onnx/model.onnx'), { config: readJson('config.json') as Record<string, unknown> });
+  lmWeb = await OnnxCausalLM.load(ortWeb as unknown as OrtModule, join(dir, 'onnx/model.onnx'));
 });
-afterAll(() => lm.dispose());
+afterAll(() => {
+  lm.dispose();
+  lmWeb.dispose();
+});
 
 function inputOf(c: CaptumCase): InterpretableInput {
   const i = c.input;
@@ -70,14 +78,14 @@ function close(got: readonly number[], want: readonly number[], c: CaptumCase): 
   return worst;
 }
 
-describe('LLMAttribution matches Captum 0.8 (tiny-gpt, onnxruntime-node)', () => {
+describe.each(['onnxruntime-node', 'onnxruntime-web'])('LLMAttribution matches Captum 0.8 (tiny-gpt, %s)', (runtime) => {
   it('covers every exact FeatureAblation and ShapleyValues case', () => {
     expect(cases.length).toBe(23);
   });
   for (const c of cases) {
     it(c.id, async () => {
       const method = c.method === 'feature-ablation' ? FeatureAblation : ShapleyValues;
-      const llm = new LLMAttribution(method, lm, tokenizer, { attrTarget: c.options.attrTarget });
+      const llm = new LLMAttribution(method, runtime === 'onnxruntime-node' ? lm : lmWeb, tokenizer, { attrTarget: c.options.attrTarget });
       const target = c.target === null ? undefined : typeof c.target === 'string' ? c.target : c.target.ids;
       const inp = inputOf(c);
       if (c.input.inputIds && inp instanceof TextTokenInput) expect(inp.inputIds).toEqual(c.input.inputIds);
