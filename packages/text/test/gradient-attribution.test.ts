@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { closeToCaptum, fixtureDir, readFixtureJson } from './captum-cases.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerGradientShap, LayerGradientXActivation, LayerIntegratedGradients } from '@attribution/layer';
 import { HostTensor, UnsupportedOperatorError, type OrtModule } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMGradientAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type GradientDecoder, type LLMGradientMethodOptions, type TokenLike } from '../src/index.js';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/tiny-gpt');
-const readJson = (name: string): unknown => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+const dir = fixtureDir;
+const readJson = readFixtureJson;
 
 interface LigCase {
   id: string;
@@ -53,17 +53,6 @@ function optionsOf(c: LigCase): LLMGradientMethodOptions {
   return { nSteps: c.options.nSteps, method: c.options.method, ...(c.options.internal_batch_size ? { internalBatchSize: c.options.internal_batch_size } : {}) };
 }
 
-/** The largest deviation; throws past `atol + rtol·|want|`. */
-function close(got: readonly number[], want: readonly number[], c: LigCase): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  want.forEach((w, j) => {
-    const d = Math.abs((got[j] as number) - w);
-    worst = Math.max(worst, d);
-    if (d > c.tolerance.atol + c.tolerance.rtol * Math.abs(w)) throw new Error(`${c.id}: |${got[j]} - ${w}| = ${d} above tolerance`);
-  });
-  return worst;
-}
 
 describe('LLMGradientAttribution matches Captum 0.8 (LayerIntegratedGradients, tiny-gpt, onnxruntime-node)', () => {
   it('finds the token embedding and covers the 5 exact cases', () => {
@@ -80,9 +69,9 @@ describe('LLMGradientAttribution matches Captum 0.8 (LayerIntegratedGradients, t
       expect(r.inputTokens).toEqual(c.expected.inputTokens);
       expect(r.outputTokens).toEqual(c.expected.outputTokens);
       const tokenAttr = r.tokenAttr as number[][];
-      let worst = close(r.seqAttr, c.expected.seqAttr, c);
+      let worst = closeToCaptum(r.seqAttr, c.expected.seqAttr, c);
       expect(tokenAttr.length).toBe(c.expected.tokenAttr.length);
-      c.expected.tokenAttr.forEach((row, k) => (worst = Math.max(worst, close(tokenAttr[k] as number[], row, c))));
+      c.expected.tokenAttr.forEach((row, k) => (worst = Math.max(worst, closeToCaptum(tokenAttr[k] as number[], row, c))));
       // Captum's calls (per target token: activations at the input and at the baseline, then the path chunks),
       // and the pass that scores the unperturbed target.
       expect(r.modelCalls).toBe(c.reference.modelForwardCalls + 1);
@@ -106,8 +95,8 @@ describe('LLMGradientAttribution matches Captum 0.8 on onnxruntime-web (wasm)', 
   for (const c of cases) {
     it(c.id, async () => {
       const r = await ligWeb.attribute(inputOf(c), c.target, { ...(c.skipTokens ? { skipTokens: c.skipTokens } : {}), methodOptions: optionsOf(c) });
-      close(r.seqAttr, c.expected.seqAttr, c);
-      c.expected.tokenAttr.forEach((row, k) => close((r.tokenAttr as number[][])[k] as number[], row, c));
+      closeToCaptum(r.seqAttr, c.expected.seqAttr, c);
+      c.expected.tokenAttr.forEach((row, k) => closeToCaptum((r.tokenAttr as number[][])[k] as number[], row, c));
     });
   }
 });
@@ -124,7 +113,7 @@ describe('decoders with cache inputs (fed an empty past; the merged one runs its
       try {
         expect(llm.layer).toBe(layer);
         const r = await llm.attribute(inputOf(fr), fr.target, { skipTokens: ['[BOS]'], methodOptions: optionsOf(fr) });
-        close(r.seqAttr, fr.expected.seqAttr, fr);
+        closeToCaptum(r.seqAttr, fr.expected.seqAttr, fr);
         expect(r.outputProbs[0]).toBeCloseTo(fr.reference.targetProbs[0] as number, 5);
       } finally {
         llm.dispose();
@@ -136,7 +125,7 @@ describe('decoders with cache inputs (fed an empty past; the merged one runs its
     const llm = new LLMGradientAttribution(LayerIntegratedGradients, causal, tokenizer);
     try {
       const r = await llm.attribute(inputOf(fr), fr.target, { skipTokens: ['[BOS]'], methodOptions: optionsOf(fr) });
-      close(r.seqAttr, fr.expected.seqAttr, fr);
+      closeToCaptum(r.seqAttr, fr.expected.seqAttr, fr);
     } finally {
       llm.dispose();
       causal.dispose();

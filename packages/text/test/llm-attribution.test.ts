@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { closeToCaptum, fixtureDir, readFixtureJson } from './captum-cases.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureAblation, KernelShap, Lime, ShapleyValueSampling, ShapleyValues } from '@attribution/primary';
 import type { OrtModule } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
 import { HfTokenizer, LLMAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/tiny-gpt');
-const readJson = (name: string): unknown => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+const dir = fixtureDir;
+const readJson = readFixtureJson;
 
 interface CaptumCase {
   id: string;
@@ -67,16 +66,6 @@ function inputOf(c: CaptumCase): InterpretableInput {
   });
 }
 
-function close(got: readonly number[], want: readonly number[], c: CaptumCase): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  want.forEach((w, j) => {
-    const d = Math.abs((got[j] as number) - w);
-    worst = Math.max(worst, d);
-    if (d > c.tolerance.atol + c.tolerance.rtol * Math.abs(w)) throw new Error(`${c.id}: |${got[j]} - ${w}| = ${d} above tolerance`);
-  });
-  return worst;
-}
 
 describe.each(['onnxruntime-node', 'onnxruntime-web'])('LLMAttribution matches Captum 0.8 (tiny-gpt, %s)', (runtime) => {
   it('covers every exact FeatureAblation and ShapleyValues case', () => {
@@ -98,10 +87,10 @@ describe.each(['onnxruntime-node', 'onnxruntime-web'])('LLMAttribution matches C
       if (target !== undefined) expect(llm.targetIds(target, c.skipTokens ?? undefined)).toEqual(c.targetIds);
       expect(r.inputTokens).toEqual(c.expected.inputTokens);
       expect(r.outputTokens).toEqual(c.expected.outputTokens);
-      close(r.seqAttr, c.expected.seqAttr, c);
+      closeToCaptum(r.seqAttr, c.expected.seqAttr, c);
       const want = c.expected.tokenAttr as number[][];
       expect(r.tokenAttr?.length).toBe(want.length);
-      want.forEach((row, k) => close(r.tokenAttr?.[k] as number[], row, c));
+      want.forEach((row, k) => closeToCaptum(r.tokenAttr?.[k] as number[], row, c));
       r.outputProbs.forEach((p, k) => expect(p).toBeCloseTo(c.reference.targetProbs[k] as number, 5));
     });
   }
@@ -129,8 +118,8 @@ describe('sampling methods against Captum (tiny-gpt)', () => {
       if (c.compare === 'sampling') {
         // Within the fixture's sampling tolerance of the exact Shapley values (the case named by `against`).
         const exact = allCases.find((x) => x.id === c.tolerance.against) as CaptumCase;
-        close(r.seqAttr, exact.expected.seqAttr, c);
-        (exact.expected.tokenAttr as number[][]).forEach((row, k) => close(r.tokenAttr?.[k] as number[], row, c));
+        closeToCaptum(r.seqAttr, exact.expected.seqAttr, c);
+        (exact.expected.tokenAttr as number[][]).forEach((row, k) => closeToCaptum(r.tokenAttr?.[k] as number[], row, c));
       }
       if (c.reference.completeness) {
         // KernelShap's all-present and all-absent samples pin the sum to F(all) - F(none).
