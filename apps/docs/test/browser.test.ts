@@ -78,7 +78,7 @@ const labels = (JSON.parse(fs.readFileSync(path.resolve(here, '../../../packages
 
 describe.runIf(haveChromium)('the docs site in Chromium', () => {
   it('renders every guide page', async () => {
-    for (const pathname of ['/', '/getting-started.html', '/concepts.html', '/backends.html', '/pretrained-tfjs.html', '/extending.html', '/onnx.html', '/exporting-onnx.html', '/onnx-operators.html', '/cli.html', '/performance.html', '/security.html', '/methods/README.html', '/methods/integrated-gradients.html', '/layer-attribution.html', '/neuron-attribution.html', '/metrics.html', '/visualize.html', '/api/index.html']) {
+    for (const pathname of ['/', '/getting-started.html', '/concepts.html', '/backends.html', '/pretrained-tfjs.html', '/extending.html', '/onnx.html', '/exporting-onnx.html', '/onnx-operators.html', '/cli.html', '/performance.html', '/security.html', '/methods/README.html', '/methods/integrated-gradients.html', '/layer-attribution.html', '/neuron-attribution.html', '/metrics.html', '/visualize.html', '/text-generation.html', '/api/index.html']) {
       const { page, errors } = await open(pathname);
       expect((await page.locator('h1').first().textContent())?.length ?? 0, pathname).toBeGreaterThan(0);
       expect(errors, pathname).toEqual([]);
@@ -112,6 +112,29 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
       expect(await page.getByTestId('demo-chart').locator('svg g.bar').count(), method).toBeGreaterThanOrEqual(10);
       await shot(page, `tabular-${method}`);
     }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  it('demos/text: the tiny GPT-2 answers "paris" and Feature Ablation draws the token heat map', async () => {
+    const { page, errors } = await open('/demos/text.html');
+    expect(await page.getByTestId('demo-prompt').inputValue()).toBe('the capital of france is');
+    await expect.poll(async () => (await page.getByTestId('demo-status').textContent())?.trim(), { timeout: 90_000, interval: 200 }).toMatch(/^(ready|error: .*)$/);
+    await run(page, 'feature-ablation');
+    expect((await page.getByTestId('demo-answer').textContent())?.trim()).toBe('paris');
+    const heatMap = page.getByTestId('demo-heatmap').locator('svg');
+    expect(await heatMap.count()).toBe(1);
+    // One row per answer token (paris, [EOS]) and one column per prompt token (the capital of france is).
+    expect(await heatMap.textContent()).toMatch(/france/);
+    expect(await heatMap.textContent()).toMatch(/\[EOS\]/);
+    expect(await page.getByTestId('demo-bars').locator('svg').count()).toBe(1);
+    await shot(page, 'text-feature-ablation');
+    // A failing run replaces the result with its error.
+    await page.getByTestId('demo-prompt').fill('   ');
+    await page.getByTestId('demo-run').click();
+    await expect.poll(async () => (await page.getByTestId('demo-status').textContent())?.trim(), { timeout: 30_000, interval: 200 }).toMatch(/^error: /);
+    expect(await page.getByTestId('demo-heatmap').locator('svg').count()).toBe(0);
+    expect((await page.getByTestId('demo-answer').textContent())?.trim()).toBe('–');
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);

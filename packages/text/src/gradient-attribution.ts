@@ -13,7 +13,7 @@ import {
 } from '@attribution/tensor';
 import { TextTokenInput, type TokenLike } from './inputs.js';
 import { resolveTargetIds, type LLMAttributionResult } from './llm-attribution.js';
-import type { TextTokenizer } from './tokenizer.js';
+import { prettyTokens, type TextTokenizer } from './tokenizer.js';
 
 /** What {@link LLMGradientAttribution} needs of a decoder: the ONNX file's bytes and the runtime (an `OnnxCausalLM`). */
 export interface GradientDecoder {
@@ -210,7 +210,7 @@ export class LLMGradientAttribution {
     const seqAttr = Array.from({ length: n }, (_, j) => tokenAttr.reduce((s, r) => s + (r[j] as number), 0));
     return {
       inputTokens: inp.values,
-      outputTokens: this.tokenizer.convertIdsToTokens(ids),
+      outputTokens: prettyTokens(this.tokenizer, ids),
       seqAttr,
       tokenAttr,
       outputProbs,

@@ -4,7 +4,7 @@
  * values ({@link TextTemplateInput}) with the perturbation methods of `@attribution/primary`, on ONNX decoders in
  * the transformers.js / Optimum layout ({@link loadTextModel}), with or without a key/value cache.
  */
-export { HfTokenizer, type TextTokenizer } from './tokenizer.js';
+export { HfTokenizer, prettyTokens, type TextTokenizer } from './tokenizer.js';
 export {
   TextTemplateInput,
   TextTokenInput,

@@ -4,7 +4,7 @@ import { ArgumentError, BackendError, describeValue, type Model } from '@attribu
 import type { CausalLM } from './decoder.js';
 import { skipTokenIds, type InterpretableInput, type TokenLike } from './inputs.js';
 import { checkBatchSize, greedyGenerate, targetLogProbs } from './scoring.js';
-import type { TextTokenizer } from './tokenizer.js';
+import { prettyTokens, type TextTokenizer } from './tokenizer.js';
 
 /**
  * A perturbation method of `@attribution/primary` (FeatureAblation, ShapleyValues, ShapleyValueSampling,
@@ -57,7 +57,7 @@ export interface LLMAttributeOptions {
 export interface LLMAttributionResult {
   /** The features' display strings: prompt tokens or template values. */
   readonly inputTokens: readonly string[];
-  /** The target tokens' strings. */
+  /** The target tokens' display strings (each id decoded alone, whitespace stripped: Captum's pretty tokens). */
   readonly outputTokens: readonly string[];
   /** Attribution of the whole target's score, one per input token. */
   readonly seqAttr: readonly number[];
@@ -212,7 +212,7 @@ export class LLMAttribution {
     const [full] = await score([original]);
     return {
       inputTokens: inp.values,
-      outputTokens: this.tokenizer.convertIdsToTokens(ids),
+      outputTokens: prettyTokens(this.tokenizer, ids),
       seqAttr: rows[0] as number[],
       tokenAttr: perToken ? rows.slice(1) : null,
       outputProbs: Array.from(full as Float64Array, (v) => Math.exp(v)),

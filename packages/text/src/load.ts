@@ -19,8 +19,9 @@ export interface LoadTextModelOptions {
   readonly quantized?: boolean;
   /**
    * The model file: a path in the folder (`onnx/decoder_model_merged.onnx`) or a name without folder and
-   * extension (`decoder_model_merged`). Default: the first present of `model`, `decoder_model_merged`,
-   * `decoder_with_past_model`, in `onnx/` and then at the top of the folder.
+   * extension (`decoder_model_merged`). Default: the first present of `onnx/model.onnx`,
+   * `onnx/decoder_model_merged.onnx`, `onnx/decoder_with_past_model.onnx`, then the same names at the top of
+   * the folder.
    */
   readonly modelFile?: string;
   /** Options of the ONNX Runtime session. */
@@ -76,7 +77,7 @@ export async function loadTextModel(ort: OrtModule, source: string | URL | TextM
     if (typeof options.modelFile !== 'string' || options.modelFile === '') throw new ArgumentError('modelFile', 'a model file path or name', describeValue(options.modelFile));
     const f = options.modelFile;
     candidates = f.endsWith('.onnx') ? [f] : [`onnx/${f}${suffix}.onnx`, `${f}${suffix}.onnx`];
-  } else candidates = MODEL_NAMES.flatMap((n) => [`onnx/${n}${suffix}.onnx`, `${n}${suffix}.onnx`]);
+  } else candidates = [...MODEL_NAMES.map((n) => `onnx/${n}${suffix}.onnx`), ...MODEL_NAMES.map((n) => `${n}${suffix}.onnx`)];
   for (const path of candidates) {
     const bytes = await read(path);
     if (!bytes) continue;

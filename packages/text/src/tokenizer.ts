@@ -69,3 +69,33 @@ export class HfTokenizer implements TextTokenizer {
     });
   }
 }
+
+/**
+ * Display strings of generated ids, as Captum's "pretty" output tokens: each id decoded on its own (so GPT-2's
+ * `Ġparis` reads `paris`), newlines written `\n`, surrounding whitespace stripped. A character split over
+ * several byte-level tokens (each decoding to U+FFFD alone) is shown whole on its first token and with
+ * ` [OVERLAP]` on the others, as Captum marks tokens that share a character.
+ */
+export function prettyTokens(tokenizer: TextTokenizer, ids: readonly number[]): string[] {
+  const show = (text: string): string => text.replaceAll('\n', '\\n').trim();
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const alone = tokenizer.decode([ids[i] as number]);
+    if (!alone.includes('\uFFFD')) {
+      out.push(show(alone));
+      continue;
+    }
+    // Up to 4 bytes make one character: find the shortest run that decodes without a replacement character.
+    let j = i + 1;
+    while (j < ids.length && j < i + 4 && tokenizer.decode(ids.slice(i, j + 1)).includes('\uFFFD')) j++;
+    const joint = j < ids.length ? tokenizer.decode(ids.slice(i, j + 1)) : alone;
+    if (j >= ids.length || joint.includes('\uFFFD')) {
+      out.push(show(alone));
+      continue;
+    }
+    out.push(show(joint));
+    for (let k = i + 1; k <= j; k++) out.push(`${show(joint)} [OVERLAP]`);
+    i = j;
+  }
+  return out;
+}

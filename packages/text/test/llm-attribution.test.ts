@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureAblation, KernelShap, Lime, ShapleyValueSampling, ShapleyValues } from '@attribution/primary';
 import type { OrtModule } from '@attribution/onnx';
 import { ArgumentError } from '@attribution/tensor';
-import { HfTokenizer, LLMAttribution, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
+import { HfTokenizer, LLMAttribution, prettyTokens, OnnxCausalLM, TextTemplateInput, TextTokenInput, type InterpretableInput, type TemplateValues, type TokenLike } from '../src/index.js';
 
 const dir = fixtureDir;
 const readJson = readFixtureJson;
@@ -235,5 +235,26 @@ describe('tokenizer (@huggingface/tokenizers on the fixture tokenizer.json)', ()
     expect(tokenizer.convertIdsToTokens([1, 14])).toEqual(['[BOS]', 'paris']);
     expect(tokenizer.decode([1, 14], { skipSpecialTokens: true })).toBe('paris');
     expect(tokenizer.eosTokenId).toBe(2);
+  });
+});
+
+describe('pretty output tokens (Captum shows decoded text, not vocabulary strings)', () => {
+  // A byte-level BPE vocabulary as GPT-2's: Ġ is a space, Ċ a newline, 'Ã' + '©' the two bytes of 'é'.
+  const bpe = new HfTokenizer({
+    version: '1.0',
+    added_tokens: [{ id: 0, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab: { '<|endoftext|>': 0, the: 1, 'Ġparis': 2, Ċ: 3, Ã: 4, '©': 5, 'Ġ': 6 }, merges: [] },
+  });
+  it('strips the space marker, writes newlines as \\n, keeps special tokens, joins split characters', () => {
+    expect(bpe.convertIdsToTokens([2, 3])).toEqual(['Ġparis', 'Ċ']);
+    expect(prettyTokens(bpe, [1, 2, 3, 0])).toEqual(['the', 'paris', '\\n', '<|endoftext|>']);
+    expect(prettyTokens(bpe, [2, 4, 5, 6])).toEqual(['paris', 'é', 'é [OVERLAP]', '']);
+  });
+  it('the fixture\'s word-level tokens read as their vocabulary strings', () => {
+    expect(prettyTokens(tokenizer, [14, 2])).toEqual(['paris', '[EOS]']);
   });
 });

@@ -207,7 +207,7 @@ describe('loadTextModel sources', () => {
     });
     it('a folder without a model', async () => {
       const d = folder((f) => writeFileSync(join(f, 'tokenizer.json'), readFileSync(join(dir, 'tokenizer.json'))));
-      await expect(loadTextModel(ort, d)).rejects.toThrow(/onnx\/model\.onnx, model\.onnx, onnx\/decoder_model_merged\.onnx/);
+      await expect(loadTextModel(ort, d)).rejects.toThrow(/onnx\/model\.onnx, onnx\/decoder_model_merged\.onnx, onnx\/decoder_with_past_model\.onnx, model\.onnx/);
       await expect(loadTextModel(ort, d, { quantized: true })).rejects.toThrow(/model_quantized\.onnx/);
     });
     it('a model without logits', async () => {
