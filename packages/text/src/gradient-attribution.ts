@@ -12,7 +12,8 @@ import {
   type Model,
 } from '@attribution/tensor';
 import { TextTokenInput, type TokenLike } from './inputs.js';
-import { resolveTargetIds, type LLMAttributionResult } from './llm-attribution.js';
+import type { CausalLM } from './decoder.js';
+import { resolveTargetIds, targetOf, type LLMAttributionResult } from './llm-attribution.js';
 import { prettyTokens, type TextTokenizer } from './tokenizer.js';
 
 /** What {@link LLMGradientAttribution} needs of a decoder: the ONNX file's bytes and the runtime (an `OnnxCausalLM`). */
@@ -171,7 +172,12 @@ export class LLMGradientAttribution {
     const calls = { count: 0 };
     let ids: number[];
     if (target === undefined) {
-      ids = await this.generate(onnx, inp, options.maxNewTokens ?? 25, calls);
+      const lm = this.lm as Partial<CausalLM>;
+      // An OnnxCausalLM generates with its key/value cache; a bare decoder description recomputes every step.
+      ids =
+        typeof lm.step === 'function' && typeof lm.logits === 'function'
+          ? await targetOf(lm as CausalLM, this.tokenizer, prompt, undefined, options, () => void calls.count++)
+          : await this.generate(onnx, inp, options.maxNewTokens ?? 25, calls);
     } else {
       if (options.maxNewTokens !== undefined) throw new ArgumentError('maxNewTokens', 'no generation option together with a target', String(options.maxNewTokens));
       ids = resolveTargetIds(this.tokenizer, target, options.skipTokens);

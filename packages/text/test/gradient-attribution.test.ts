@@ -126,6 +126,11 @@ describe('decoders with cache inputs (fed an empty past; the merged one runs its
     try {
       const r = await llm.attribute(inputOf(fr), fr.target, { skipTokens: ['[BOS]'], methodOptions: optionsOf(fr) });
       closeToCaptum(r.seqAttr, fr.expected.seqAttr, fr);
+      // Without a target it generates with the decoder's cache: one call per new token, as the bare decoder's answer.
+      const g = await llm.attribute(new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] }), undefined, { maxNewTokens: 3, methodOptions: { nSteps: 4 } });
+      const bare = await lig.attribute(new TextTokenInput('copy : b d a =', tokenizer, { skipTokens: ['[BOS]'] }), undefined, { maxNewTokens: 3, methodOptions: { nSteps: 4 } });
+      expect(g.outputTokens).toEqual(['b', 'd', 'a']);
+      g.seqAttr.forEach((v, j) => expect(v).toBeCloseTo(bare.seqAttr[j] as number, 4));
     } finally {
       llm.dispose();
       causal.dispose();
