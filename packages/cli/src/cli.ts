@@ -3,18 +3,19 @@ import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError, Option, type Command } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
 import { METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
 import { parseLimits } from './limits.js';
-import { checkDistinctOutputs, checkOutputFile, writeAtomic, type ReadPath } from './output.js';
+import { checkDistinctOutputs, checkOutputFile, checkOutputFormat, writeAtomic, type ReadPath } from './output.js';
 import { verifyCommand } from './results.js';
 import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
 import { TEXT_METHODS, explainText, type ExplainTextFlags } from './text.js';
+import { CliCommand, checkUsage, repeatable, required, version } from './usage.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -29,8 +30,6 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t),
   progressStream: process.stderr.isTTY ? process.stderr : undefined,
 };
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 interface ExplainOptions extends PictureOptions, MethodFlags {
   input: string[];
@@ -162,6 +161,8 @@ function checkOutputs(modelPath: string | Uint8Array, o: ExplainOptions): void {
   ];
   for (const { argument, file } of outputs) checkOutputFile(file, argument, reads);
   checkDistinctOutputs(outputs);
+  // The format comes from the file name: --heatmap out.jpg is refused rather than written as a PNG named .jpg.
+  for (const { argument, file } of outputs) checkOutputFormat(file, argument);
 }
 
 async function inspect(modelPath: string, o: { layers?: boolean }, io: Io): Promise<void> {
@@ -214,101 +215,108 @@ async function demo(io: Io): Promise<void> {
   }
 }
 
+const RUNTIME = (): Option => new Option('--runtime <name>', 'the onnxruntime package to run with: onnxruntime-node or onnxruntime-web').choices(['node', 'web']).default('node');
+const GRADIENT =
+  "how gradients are computed: 'graph' (default: the backward graph, run in ONNX Runtime) or 'finite-difference' (central differences from forward passes, for models with operators that have no backward rule: two forward passes per input element, so slow; plain gradients only, not for DeepLift, Guided Backprop or Deconvolution)";
+
 /** Builds the command-line program. */
 export function program(io: Io = processIo): Command {
-  const cmd = new Command('attribution')
+  const cmd = new CliCommand('attribution')
     .description('Explain ONNX model predictions with the attribution methods of Captum.')
+    .version(version(), '-v, --version', 'print the version')
     .exitOverride()
+    .showSuggestionAfterError()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
+  cmd.hook('preAction', checkUsage);
   cmd
     .command('explain')
     .description("attribute a model output to its inputs or to a layer, or a neuron's value to the inputs")
-    .argument('<model>', 'the ONNX model file')
-    .requiredOption('--method <name>', `the method: ${Object.keys(METHODS).join(', ')}`)
-    .option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs', collect, [])
-    .option('--baseline <file|number>', 'a baseline per input (default zeros)', collect, [])
-    .option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json) for perturbation methods', collect, [])
-    .option('--target <n|name|predicted|n,name,...>', "the output index or class name (--labels) to explain, one per example, or 'predicted' (each example's predicted class)")
-    .option('--target-mask <file>', 'explain Σ output ⊙ mask instead: weights over the output (.npy or .json), shaped like it without the batch dimension (shared) or with it (one per example)')
-    .option('--labels <file>', 'the class names of the output: a text file with one per line, or a .json array of strings')
-    .option('--layer <name>', 'the layer (an ONNX tensor or node name) for layer and neuron methods and guided-grad-cam')
-    .option('--neuron <i,j,...>', 'the neuron: its index in the layer output without the batch dimension; a:b ranges select a block (summed)')
+    .argument('<model>', 'the ONNX file to explain')
+    .addOption(required(new Option('--method <name>', `the method: ${Object.keys(METHODS).join(', ')}; a misspelt name gets a suggestion`)))
+    .addOption(repeatable(new Option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs')))
+    .addOption(repeatable(new Option('--baseline <file|number>', 'a baseline per input, for methods that take baselines (the SHAP methods take a file of reference rows) (default: zeros)')))
+    .addOption(repeatable(new Option('--feature-mask <file>', 'an integer feature mask per input (.npy or .json), for the perturbation methods')))
+    .option('--target <n|name|predicted|n,name,...>', "the output index or class name (--labels) to explain, one per example, or 'predicted' (each example's predicted class: its largest output); refused by methods that explain no output")
+    .option('--target-mask <file>', 'explain Σ output ⊙ mask instead: weights over the output (.npy or .json), shaped like it without the batch dimension (shared), with it (one per example) or broadcastable to it; not with --target')
+    .option('--labels <file>', 'the class names of the output, in order: a text file with one per line, or a .json array of strings; --target may then name classes')
+    .option('--layer <name>', 'the layer (an ONNX tensor or node name) for layer and neuron methods and guided-grad-cam; attribution inspect --layers lists them')
+    .option('--neuron <i,j,...>', 'the neuron: its index in the layer output without the batch dimension; a:b ranges select a block (summed), e.g. 0:16,3,3')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSteps\":20}'")
     .option('--output <name>', 'the model output to explain (default: the first)')
-    .option('--gradient <how>', "how gradients are computed: 'graph' (default; the backward graph run in ONNX Runtime) or 'finite-difference' (for models with operators that have no backward rule: two forward passes per input element)")
-    .option('--out <file>', 'write {method, attributions: [{name, shape, data}], delta?} as JSON')
-    .option('--heatmap <file.png>', "draw the first input's attributions over the image (NCHW unless --layout hwc), one panel per example")
-    .option('--heatmap-method <name>', 'heat_map (default), blended_heat_map, masked_image, alpha_scaling or original_image')
-    .option('--sign <name>', 'absolute_value (default), all, positive or negative')
-    .option('--layout <chw|hwc>', 'channel layout of image inputs (default chw)')
-    .option('--plot <file.svg>', "bar chart of one example's largest attributions (tabular inputs)")
+    .option('--gradient <how>', GRADIENT)
+    .option('--out <file>', 'write {method, model, output, target, attributions: [{name, shape, data}], delta?, seed?} as JSON instead of printing a summary')
+    .option('--heatmap <file.png>', "draw the first input's attributions over the image as a PNG (NCHW unless --layout hwc), one panel per example")
+    .option('--heatmap-method <name>', 'heat_map, blended_heat_map, masked_image, alpha_scaling or original_image (default: heat_map)')
+    .option('--sign <name>', 'absolute_value, all, positive or negative (default: absolute_value)')
+    .option('--layout <chw|hwc>', 'the channel layout of image inputs (default: chw)')
+    .option('--plot <file.svg>', "an SVG bar chart of one example's largest attributions (tabular inputs)")
     .option('--feature-names <file.json>', 'a JSON array of feature names for --plot')
-    .option('--html <file.html>', "the tokens coloured by attribution, as Captum's text visualisation")
+    .option('--html <file.html>', "an HTML page of the tokens coloured by attribution, as Captum's text visualisation")
     .option('--tokens <file.json>', 'a JSON array of tokens (or one per example) for --html')
     .option('--true-label <label>', 'the true label shown by --html')
     .option('--class-names <file.json>', 'a JSON array of class names for --html')
-    .option('--example <k>', 'which example --plot draws (default 0)')
-    .option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, gradient-nodes, gradient-constant (see docs/security.md#limits)', collect, [])
-    .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
+    .option('--example <k>', 'which example --plot draws (default: 0)')
+    .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
+    .addOption(RUNTIME())
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
   cmd
     .command('explain-dataset')
     .description('attribute every example of a dataset in batches, resumably, optionally sharded across processes or machines')
-    .argument('<model>', 'the ONNX model file')
-    .requiredOption('--method <name>', 'the method (as for explain)')
-    .option('--inputs <stack|folder>', 'a .npy stack [M, …], a .json tensor or a folder of them (in name order); repeat per model input', collect, [])
-    .requiredOption('--out <dir>', 'where results go: manifest.json and, per batch, batch-NNNNNN.json with batch-NNNNNN-<k>.npy')
+    .argument('<model>', 'the ONNX file to explain')
+    .addOption(required(new Option('--method <name>', 'the method (as for explain)')))
+    .addOption(repeatable(new Option('--inputs <stack|folder>', 'a .npy stack [M, …], a .json tensor or a folder of them (in name order); repeat per model input')))
+    .addOption(required(new Option('--out <dir>', 'where results go: manifest.json and, per batch, batch-NNNNNN.json with batch-NNNNNN-<k>.npy')))
     .option('--target <n|name|predicted>', "the output index or class name (--labels) to explain for every example, or 'predicted' (each example's argmax)")
     .option('--targets <file.json>', 'a JSON array of targets (indices or class names), one per example')
     .option('--labels <file>', 'the class names of the output: a text file with one per line, or a .json array of strings')
     .option('--target-mask <file>', 'explain Σ output ⊙ mask for every example: weights over the output without the batch dimension (.npy or .json)')
-    .option('--baseline <file|number>', 'a baseline per input', collect, [])
-    .option('--feature-mask <file>', 'an integer feature mask per input', collect, [])
+    .addOption(repeatable(new Option('--baseline <file|number>', 'a baseline per input (default: zeros)')))
+    .addOption(repeatable(new Option('--feature-mask <file>', 'an integer feature mask per input')))
     .option('--layer <name>', 'the layer, for layer and neuron methods')
     .option('--neuron <i,j,...>', 'the neuron, for neuron methods')
     .option('--options <json>', "the method's options as JSON (a seed here seeds every batch reproducibly)")
     .option('--output <name>', 'the model output to explain (default: the first)')
-    .option('--gradient <how>', "how gradients are computed: 'graph' (default; the backward graph run in ONNX Runtime) or 'finite-difference' (for models with operators that have no backward rule: two forward passes per input element)")
-    .option('--batch-size <n>', 'examples per batch and result file (default 16)')
+    .option('--gradient <how>', GRADIENT)
+    .option('--batch-size <n>', 'examples per batch and result file (default: 16)')
     .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
-    .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each)')
-    .option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits)', collect, [])
-    .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
+    .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each; default: 1)')
+    .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
+    .addOption(RUNTIME())
     .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
   cmd
     .command('explain-text')
     .description("attribute a language model's continuation of a prompt to the prompt's tokens or a template's values (Captum's LLMAttribution)")
-    .argument('<model-dir>', 'the model folder: tokenizer.json, tokenizer_config.json, config.json and onnx/model.onnx (the transformers.js layout)')
-    .requiredOption('--method <name>', `the method: ${Object.keys(TEXT_METHODS).join(', ')}`)
+    .argument('<model-dir>', 'the model folder to explain: tokenizer.json, tokenizer_config.json, config.json and onnx/model.onnx (the transformers.js layout)')
+    .addOption(required(new Option('--method <name>', `the method: ${Object.keys(TEXT_METHODS).join(', ')}`)))
     .option('--prompt <text>', 'the prompt; its tokens are the features')
     .option('--target <text>', "the continuation to explain (default: the model's greedy continuation)")
     .option('--template <text>', 'instead of --prompt: a template with {} (or {name}) slots whose --values are the features; {{ and }} are braces')
     .option('--values <a,b,...>', "the template's values, a comma list (\\, is a comma); name=value pairs for {name} slots")
-    .option('--baselines <x,y,...|token>', "what an absent feature becomes: one per template value (default ''), or for --prompt one token or token id (default id 0)")
+    .option('--baselines <x,y,...|token>', "what an absent feature becomes: one per template value, or for --prompt one token or token id (default: '' for each template value, token id 0 for --prompt)")
     .option('--skip-tokens <t1,t2,...>', 'tokens (vocabulary strings) left out of the target and of the prompt features, e.g. [BOS]')
-    .addOption(new Option('--attr-target <what>', 'the score attributed: log_prob (default) or prob of the target').choices(['log_prob', 'prob']))
-    .option('--max-new-tokens <n>', 'without --target: how many tokens greedy generation adds at most (default 25)')
-    .option('--num-trials <n>', 'repetitions averaged (sampling methods differ between trials; default 1)')
+    .addOption(new Option('--attr-target <what>', 'the score attributed: the log-probability or the probability of the target (default: log_prob)').choices(['log_prob', 'prob']))
+    .option('--max-new-tokens <n>', 'without --target: how many tokens greedy generation adds at most (default: 25)')
+    .option('--num-trials <n>', 'repetitions averaged (sampling methods differ between trials; default: 1)')
     .option('--layer <name>', 'layer-integrated-gradients: the layer (default: the token embedding)')
     .option('--options <json>', "the method's options as JSON, e.g. '{\"nSamples\":200}' or '{\"nSteps\":20}'; numTrials too")
     .option('--out <file>', "write {method, inputTokens, outputTokens, seqAttr, tokenAttr, outputProbs} as JSON ('-': print it)")
-    .option('--html <file.html>', 'the prompt and target coloured by attribution, with the token table')
-    .option('--plot <file.svg>', 'the output×input token heat map (the sequence bar chart for methods without token attributions)')
-    .option('--seq-plot <file.svg>', "the sequence attribution's bar chart")
-    .option('--model-file <name>', 'the decoder file: a path in the folder (onnx/decoder_model_merged.onnx) or a name (decoder_model_merged); default the first of model, decoder_model_merged, decoder_with_past_model')
-    .option('--quantized', 'load the _quantized variant of the model file (onnx/model_quantized.onnx, …)')
-    .addOption(new Option('--runtime <name>', 'onnxruntime package to run with').choices(['node', 'web']).default('node'))
+    .option('--html <file.html>', 'an HTML page of the prompt and target coloured by attribution, with the token table')
+    .option('--plot <file.svg>', 'the output×input token heat map as SVG (the sequence bar chart for methods without token attributions)')
+    .option('--seq-plot <file.svg>', "the sequence attribution's bar chart as SVG")
+    .option('--model-file <name>', 'the decoder file: a path in the folder (onnx/decoder_model_merged.onnx) or a name (decoder_model_merged) (default: the first of model, decoder_model_merged, decoder_with_past_model)')
+    .option('--quantized', 'load the quantized variant of the model file (onnx/model_quantized.onnx, …)')
+    .addOption(RUNTIME())
     .action(async (modelDir: string, opts: ExplainTextFlags) => explainText(modelDir, opts, io));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')
-    .argument('<model>', 'the ONNX model file')
+    .argument('<model>', 'the ONNX file to inspect')
     .option('--layers', 'also list the tensors layer and neuron methods can explain')
     .action(async (model: string, opts: { layers?: boolean }) => inspect(model, opts, io));
   cmd
     .command('verify')
     .description('re-check a results folder of explain-dataset: its manifest, every batch record and array file (size and sha256), which batches are missing; exit 1 unless complete')
-    .argument('<dir>', 'the folder explain-dataset wrote (--out)')
+    .argument('<dir>', 'the folder explain-dataset wrote (its --out)')
     .action(async (dir: string) => verifyCommand(dir, io.out));
   cmd.command('demo').description("Captum's seed example").action(async () => demo(io));
   return cmd;

@@ -218,6 +218,41 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
 }
 
 /**
+ * This process's Node flags less its export conditions (`--conditions`, `-C`): a worker runs the built CLI and
+ * must load the built packages, also when this process runs on the sources (tests run with
+ * `--conditions attribution-source`, which would point the worker's imports at `.ts` files).
+ */
+function workerExecArgv(): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const flag = process.execArgv[i] as string;
+    if (flag === '--conditions' || flag === '-C') i++;
+    else if (!flag.startsWith('--conditions=') && !flag.startsWith('-C=')) kept.push(flag);
+  }
+  return kept;
+}
+
+/**
+ * Writes a worker's output to `out` with `prefix` before every line. Output arrives in chunks that may hold
+ * several lines or end inside one; a partial line waits for its end (or for {@link end}).
+ */
+export function prefixLines(prefix: string, out: (text: string) => void): { write: (chunk: string) => void; end: () => void } {
+  let pending = '';
+  return {
+    write: (chunk) => {
+      const text = pending + chunk;
+      const cut = text.lastIndexOf('\n') + 1;
+      pending = text.slice(cut);
+      if (cut) out(text.slice(0, cut - 1).split('\n').map((line) => `${prefix}${line}\n`).join(''));
+    },
+    end: () => {
+      if (pending) out(`${prefix}${pending}\n`);
+      pending = '';
+    },
+  };
+}
+
+/**
  * Runs `workers` processes of this CLI, each on a sub-shard of `shard`; batch b goes to worker ⌊b / n⌋ mod w.
  * Only the workers with batches `todo` are started.
  */
@@ -253,14 +288,17 @@ async function runWorkers(
     busy.map((j) => {
       const sub = `${shard.index + shard.count * j}/${shard.count * workers}`;
       const env = { ...process.env, ATTRIBUTION_THREADS: '1', ATTRIBUTION_WORKER: '1', ATTRIBUTION_HASHES: JSON.stringify(Object.fromEntries(hashes)) };
-      const child = fork(bin, [...args, '--shard', sub], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env });
+      const child = fork(bin, [...args, '--shard', sub], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env, execArgv: workerExecArgv() });
       children.add(child);
       child.on('exit', () => children.delete(child));
-      child.stdout?.on('data', (d: Buffer) => out(`[worker ${j}] ${d.toString()}`));
+      const lines = prefixLines(`[worker ${j}] `, out);
+      child.stdout?.setEncoding('utf8').on('data', lines.write);
       let err = '';
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      return new Promise<number>((resolve) => child.on('exit', (code) => {
-        if (code !== 0) out(`[worker ${j}] failed: ${err.trim()}\n`);
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+      // 'close', not 'exit': the worker's output pipes are read to their end first.
+      return new Promise<number>((resolve) => child.on('close', (code) => {
+        lines.end();
+        if (code !== 0) lines.write(`failed: ${err.trim() || `exit code ${code}`}\n`);
         resolve(code ?? 1);
       }));
     }),

@@ -9,6 +9,6 @@ export { SEED, seedModel } from './seed.js';
 export { summarize } from './summary.js';
 export { explainDataset, parseShard, type DatasetFlags } from './dataset.js';
 export { checkBatch, readDatasetRun, verifyFolder, type ArrayFile, type BatchRecord, type BatchState, type Manifest, type VerifyReport } from './results.js';
-export { OutputError, checkOutputFile, checkOutputFolder, writeAtomic } from './output.js';
+export { OUTPUT_FORMATS, OutputError, OutputFormatError, checkOutputFile, checkOutputFolder, checkOutputFormat, writeAtomic } from './output.js';
 export { openSource, type ExampleSource, type SourceOptions } from './stack.js';
 export { DEFAULT_LIMITS, LimitError, parseLimits, type LimitName, type Limits } from './limits.js';

@@ -194,6 +194,45 @@ export function checkOutputFile(file: string, argument: string, reads: readonly 
   if (clash) throw new ArgumentError(argument, 'a file path outside the model and inputs', `'${file}' (${clash.what})`);
 }
 
+/** The formats each picture flag writes, by file extension (lower case, without the dot). */
+export const OUTPUT_FORMATS: Readonly<Record<string, readonly string[]>> = {
+  '--heatmap': ['png'],
+  '--plot': ['svg'],
+  '--seq-plot': ['svg'],
+  '--html': ['html', 'htm'],
+};
+
+/**
+ * A picture output whose file name does not end in a format its flag writes (`--heatmap out.jpg`): the format
+ * is taken from the extension, and only those in {@link OUTPUT_FORMATS} are written.
+ */
+export class OutputFormatError extends ArgumentError {
+  /** The extension given, lower case without the dot; `''` for a name without one. */
+  readonly extension: string;
+  /** The extensions the flag writes. */
+  readonly supported: readonly string[];
+
+  constructor(argument: string, file: string, extension: string, supported: readonly string[]) {
+    super(
+      argument,
+      `a file name ending in ${supported.map((e) => `.${e}`).join(' or ')} (the formats ${argument} writes: ${supported[0]?.toUpperCase()})`,
+      `'${file}' (${extension ? `.${extension}` : 'no extension'})`,
+      `Other formats are not supported; convert the ${supported[0]?.toUpperCase()} file if you need one.`,
+      'ERR_OUTPUT_FORMAT',
+    );
+    this.extension = extension;
+    this.supported = supported;
+  }
+}
+
+/** Checks that `file` names a format `argument` writes (see {@link OUTPUT_FORMATS}); flags without formats (`--out`) take any name. */
+export function checkOutputFormat(file: string, argument: string): void {
+  const supported = OUTPUT_FORMATS[argument];
+  if (!supported) return;
+  const extension = path.extname(file).slice(1).toLowerCase();
+  if (!supported.includes(extension)) throw new OutputFormatError(argument, file, extension, supported);
+}
+
 /** Checks that no two outputs are the same file (by their resolved folder and name). */
 export function checkDistinctOutputs(outputs: readonly { readonly file: string; readonly argument: string }[]): void {
   const seen = new Map<string, string>();

@@ -16,7 +16,7 @@ import {
 } from '@attribution/text';
 import { llmAttributionHtml, seqAttrSvg, tokenAttrSvg } from '@attribution/visualize';
 import { loadRuntime } from './methods.js';
-import { checkDistinctOutputs, checkOutputFile, writeAtomic, type ReadPath } from './output.js';
+import { checkDistinctOutputs, checkOutputFile, checkOutputFormat, writeAtomic, type ReadPath } from './output.js';
 import { parseOptions } from './read.js';
 
 /** The flags of `attribution explain-text`. */
@@ -203,6 +203,8 @@ function checkOutputs(modelDir: string, o: ExplainTextFlags): void {
   const reads = modelReads(modelDir);
   for (const { argument, file } of outputs) checkOutputFile(file, argument, reads);
   checkDistinctOutputs(outputs);
+  // The format comes from the file name: --heatmap out.jpg is refused rather than written as a PNG named .jpg.
+  for (const { argument, file } of outputs) checkOutputFormat(file, argument);
 }
 
 /** `--options` split into the run's `numTrials` and the method's options. */
