@@ -8,6 +8,7 @@ import { DeepLift, IntegratedGradients, NoiseTunnel, Occlusion, Saliency } from 
 import { toNumbers, type Model } from '@attribution/tensor';
 import type { Handled, Progress as P } from './rpc.js';
 import {
+  clampOptions,
   type DigitsMethod,
   type DigitsOptions,
   type DigitsRequest,
@@ -56,6 +57,7 @@ export async function explain<T>(
   method: DigitsMethod,
   o: DigitsOptions,
   onProgress: (p: P) => void,
+  signal: AbortSignal,
 ): Promise<{ attributions: Float32Array; delta?: number[] }> {
   const n = images.length / 64;
   const x = model.backend.tensor(images, [n, ...SHAPE]);
@@ -66,29 +68,29 @@ export async function explain<T>(
     switch (method) {
       case 'integrated-gradients':
         ({ attributions, delta } = await new IntegratedGradients(model).attribute(x, {
-          target: targets, baselines: o.baseline, nSteps: o.nSteps, returnConvergenceDelta: true, onProgress,
+          target: targets, baselines: o.baseline, nSteps: o.nSteps, returnConvergenceDelta: true, onProgress, signal,
           internalBatchSize: n * Math.max(1, Math.ceil(o.nSteps / 10)), // about ten calls, for the progress bar
         }));
         break;
       case 'saliency':
-        ({ attributions } = await new Saliency(model).attribute(x, { target: targets, onProgress }));
+        ({ attributions } = await new Saliency(model).attribute(x, { target: targets, onProgress, signal }));
         break;
       case 'noise-tunnel':
         ({ attributions } = await new NoiseTunnel(new Saliency(model)).attribute(x, {
-          target: targets, ntType: 'smoothgrad', nSamples: o.nSamples, stdevs: o.stdevs, seed: 0, onProgress,
+          target: targets, ntType: 'smoothgrad', nSamples: o.nSamples, stdevs: o.stdevs, seed: 0, onProgress, signal,
           nSamplesBatchSize: Math.max(1, Math.ceil(o.nSamples / 10)),
         }));
         break;
       case 'occlusion':
         ({ attributions } = await new Occlusion(model).attribute(x, {
           target: targets, slidingWindowShapes: [1, o.window, o.window], strides: [1, o.stride, o.stride],
-          baselines: o.baseline, perturbationsPerEval: 4, onProgress,
+          baselines: o.baseline, perturbationsPerEval: 4, onProgress, signal,
         }));
         break;
       case 'layer-grad-cam': {
         const gradCam = new LayerGradCam(model, o.layer);
         // A map [N, 1, h, w] at the layer's resolution, upsampled to the input's.
-        const map = (await gradCam.attribute(x, { target: targets, reluAttributions: true, onProgress })).attributions;
+        const map = (await gradCam.attribute(x, { target: targets, reluAttributions: true, onProgress, signal })).attributions;
         try {
           attributions = await gradCam.interpolate(map, [8, 8], 'bilinear');
         } finally {
@@ -98,7 +100,7 @@ export async function explain<T>(
       }
       case 'deep-lift':
         ({ attributions, delta } = await new DeepLift(model).attribute(x, {
-          target: targets, baselines: o.baseline, returnConvergenceDelta: true, onProgress,
+          target: targets, baselines: o.baseline, returnConvergenceDelta: true, onProgress, signal,
         }));
         break;
       default:
@@ -117,12 +119,14 @@ export async function handleDigits<T>(
   backend: string,
   request: DigitsRequest,
   onProgress: (p: P) => void,
+  signal: AbortSignal,
 ): Promise<Handled<PredictResult | ExplainResult>> {
+  if (request.type === 'probe') throw new Error('only the TensorFlow.js worker probes its backends');
   const predictions = await predict(model, request.images);
   if (request.type === 'predict') return { result: { predictions, backend } };
   const targets = request.targets.map((t, i) => t ?? (predictions[i] as Prediction).label);
   const start = performance.now();
-  const { attributions, delta } = await explain(model, request.images, targets, request.method, request.options, onProgress);
+  const { attributions, delta } = await explain(model, request.images, targets, request.method, clampOptions(request.options).options, onProgress, signal);
   const ms = performance.now() - start;
   return { result: { attributions, ...(delta ? { delta } : {}), targets, ms, predictions, backend }, transfer: [attributions.buffer] };
 }

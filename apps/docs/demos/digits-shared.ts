@@ -1,5 +1,8 @@
 /** What the digits demos (ONNX Runtime, TensorFlow.js, explorer) and their workers share: methods, options, messages. */
 import type { ImageMethod, Sign } from '@attribution/visualize';
+import { clampOption } from './bounds.js';
+
+export { clampOption } from './bounds.js';
 
 /** The methods of the digits demos, by their registry names (`primaryMethods` / `layerMethods` keys). */
 export type DigitsMethod = 'integrated-gradients' | 'saliency' | 'noise-tunnel' | 'occlusion' | 'layer-grad-cam' | 'deep-lift';
@@ -30,6 +33,25 @@ export const GRAD_CAM_LAYERS: readonly { readonly name: GradCamLayer; readonly l
 ];
 
 export const DEFAULT_OPTIONS: DigitsOptions = { nSteps: 50, baseline: 0, nSamples: 10, stdevs: 0.15, window: 2, stride: 1, layer: '/3/Relu_output_0' };
+
+/** The number options' bounds, enforced by {@link clampOption} (not only by the inputs' `min`/`max`). */
+export const OPTION_BOUNDS = {
+  nSteps: { min: 1, max: 500, integer: true },
+  nSamples: { min: 1, max: 200, integer: true },
+  stdevs: { min: 0, max: 2, integer: false },
+} as const;
+
+/** The options with every number option within {@link OPTION_BOUNDS}, and the notes of what was changed. */
+export function clampOptions(options: DigitsOptions): { options: DigitsOptions; notes: string[] } {
+  const out: Record<string, unknown> = { ...options };
+  const notes: string[] = [];
+  for (const [key, bound] of Object.entries(OPTION_BOUNDS)) {
+    const { value, note } = clampOption(key, out[key], bound, DEFAULT_OPTIONS[key as keyof typeof OPTION_BOUNDS]);
+    out[key] = value;
+    if (note) notes.push(note);
+  }
+  return { options: out as unknown as DigitsOptions, notes };
+}
 
 export interface MethodInfo {
   readonly name: DigitsMethod;
@@ -64,10 +86,12 @@ export type TfjsBackendName = 'webgl' | 'cpu';
 
 /**
  * Requests to a digits worker. `images` holds N 8×8 images in [0, 1], row-major ([N, 1, 8, 8]).
- * `tfjsBackend` is the preferred TensorFlow.js backend (the tfjs worker only; default webgl, cpu where it fails).
+ * `tfjsBackend` is the preferred TensorFlow.js backend (the tfjs worker only; default cpu, and cpu where webgl fails).
  */
 export type DigitsRequest =
   | { readonly type: 'predict'; readonly images: Float32Array; readonly tfjsBackend?: TfjsBackendName }
+  /** The tfjs worker only: which backend is faster here (see {@link ProbeResult}). */
+  | { readonly type: 'probe' }
   | {
       readonly type: 'explain';
       readonly tfjsBackend?: TfjsBackendName;
@@ -77,6 +101,14 @@ export type DigitsRequest =
       readonly method: DigitsMethod;
       readonly options: DigitsOptions;
     };
+
+/** What the tfjs worker found about WebGL in this browser. */
+export interface ProbeResult {
+  /** `webgl` on a GPU; `cpu` where WebGL is missing or runs on a software renderer (slower than the CPU backend). */
+  readonly recommended: TfjsBackendName;
+  /** Why: the WebGL renderer's name, or that there is no WebGL. */
+  readonly reason: string;
+}
 
 export interface PredictResult {
   readonly predictions: Prediction[];

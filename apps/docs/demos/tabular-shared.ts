@@ -5,16 +5,16 @@ export type TabularMethod = 'integrated-gradients' | 'kernel-shap' | 'shapley-va
 export interface TabularMethodInfo {
   readonly name: TabularMethod;
   readonly label: string;
-  /** The sampling option it takes: IG's nSteps or the number of samples, with its default. */
-  readonly count?: { readonly option: 'nSteps' | 'nSamples'; readonly label: string; readonly default: number };
+  /** The sampling option it takes: IG's nSteps or the number of samples, with its default and bounds (enforced). */
+  readonly count?: { readonly option: 'nSteps' | 'nSamples'; readonly label: string; readonly default: number; readonly min: number; readonly max: number };
   /** Whether Σ attributions = F(x) − F(baseline) holds by construction (completeness). */
   readonly complete: string;
 }
 
 export const TABULAR_METHODS: readonly TabularMethodInfo[] = [
-  { name: 'integrated-gradients', label: 'Integrated Gradients', count: { option: 'nSteps', label: 'steps (nSteps)', default: 50 }, complete: 'up to the convergence delta of the integral' },
-  { name: 'kernel-shap', label: 'KernelShap', count: { option: 'nSamples', label: 'coalitions (nSamples)', default: 200 }, complete: 'nearly: the empty and full coalitions carry weights of 10⁶' },
-  { name: 'shapley-value-sampling', label: 'Shapley Value Sampling', count: { option: 'nSamples', label: 'orderings (nSamples)', default: 25 }, complete: 'exactly: every ordering adds up to the difference' },
+  { name: 'integrated-gradients', label: 'Integrated Gradients', count: { option: 'nSteps', label: 'steps (nSteps)', default: 50, min: 1, max: 500 }, complete: 'up to the convergence delta of the integral' },
+  { name: 'kernel-shap', label: 'KernelShap', count: { option: 'nSamples', label: 'coalitions (nSamples)', default: 200, min: 1, max: 5000 }, complete: 'nearly: the empty and full coalitions carry weights of 10⁶' },
+  { name: 'shapley-value-sampling', label: 'Shapley Value Sampling', count: { option: 'nSamples', label: 'orderings (nSamples)', default: 25, min: 1, max: 50000 }, complete: 'exactly: every ordering adds up to the difference' },
   { name: 'feature-ablation', label: 'Feature Ablation', complete: 'no: ablation credits each feature alone, so interactions are missed or counted twice' },
 ];
 

@@ -5,8 +5,9 @@ import { fromOnnx, tensor, type OnnxModel } from '@attribution/onnx';
 import { FeatureAblation, IntegratedGradients, KernelShap, ShapleyValueSampling } from '@attribution/primary';
 import { toNumbers, type TensorData } from '@attribution/tensor';
 import modelUrl from '../../../packages/conformance/fixtures/real/breast_cancer.onnx?url';
-import { serve } from './rpc.js';
-import type { TabularRequest, TabularResult } from './tabular-shared.js';
+import { serve, yielding } from './rpc.js';
+import { clampOption } from './bounds.js';
+import { tabularMethodInfo, type TabularRequest, type TabularResult } from './tabular-shared.js';
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
 ort.env.wasm.numThreads = 1;
@@ -20,8 +21,9 @@ async function logits(model: OnnxModel, rows: Float32Array): Promise<Float64Arra
   return toNumbers(output.data as TensorData);
 }
 
-serve<TabularRequest, TabularResult>(async (request, onProgress) => {
-  loading ??= fromOnnx(ort, modelUrl).catch((e: unknown) => {
+serve<TabularRequest, TabularResult>(async (request, onProgress, signal) => {
+  // Model calls let the worker's event loop run now and then, so that Cancel's message arrives mid-attribution.
+  loading ??= fromOnnx(ort, modelUrl).then((m) => yielding(m, ['forward', 'gradient'])).catch((e: unknown) => {
     loading = undefined;
     throw e;
   });
@@ -33,7 +35,8 @@ serve<TabularRequest, TabularResult>(async (request, onProgress) => {
   const prediction = { label: (probabilities[1] as number) > (probabilities[0] as number) ? 1 : 0, probabilities };
   if (request.type === 'predict') return { result: { prediction } };
 
-  const { count } = request;
+  const bound = tabularMethodInfo(request.method).count;
+  const count = bound ? clampOption(bound.option, request.count, { ...bound, integer: true }, bound.default).value : request.count;
   const target = request.target ?? prediction.label;
   const x = tensor(request.x, [1, M]);
   const baselines = tensor(request.baseline, [1, M]);
@@ -42,17 +45,17 @@ serve<TabularRequest, TabularResult>(async (request, onProgress) => {
   switch (request.method) {
     case 'integrated-gradients':
       result = await new IntegratedGradients(model).attribute(x, {
-        target, baselines, nSteps: count, internalBatchSize: Math.max(1, Math.ceil(count / 10)), returnConvergenceDelta: true, onProgress,
+        target, baselines, nSteps: count, internalBatchSize: Math.max(1, Math.ceil(count / 10)), returnConvergenceDelta: true, onProgress, signal,
       });
       break;
     case 'kernel-shap':
-      result = await new KernelShap(model).attribute(x, { target, baselines, nSamples: count, perturbationsPerEval: Math.max(1, Math.ceil(count / 20)), seed: 0, onProgress });
+      result = await new KernelShap(model).attribute(x, { target, baselines, nSamples: count, perturbationsPerEval: Math.max(1, Math.ceil(count / 20)), seed: 0, onProgress, signal });
       break;
     case 'shapley-value-sampling':
-      result = await new ShapleyValueSampling(model).attribute(x, { target, baselines, nSamples: count, perturbationsPerEval: M, seed: 0, onProgress });
+      result = await new ShapleyValueSampling(model).attribute(x, { target, baselines, nSamples: count, perturbationsPerEval: M, seed: 0, onProgress, signal });
       break;
     case 'feature-ablation':
-      result = await new FeatureAblation(model).attribute(x, { target, baselines, perturbationsPerEval: 3, onProgress });
+      result = await new FeatureAblation(model).attribute(x, { target, baselines, perturbationsPerEval: 3, onProgress, signal });
       break;
     default:
       throw new Error(`unknown method '${String(request.method)}'`);

@@ -8,7 +8,7 @@ import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { LayerIntegratedGradients } from '@attribution/layer';
 import { FeatureAblation, KernelShap, Lime, ShapleyValueSampling, ShapleyValues } from '@attribution/primary';
 import { LLMAttribution, LLMGradientAttribution, TextTokenInput, loadTextModel, type LLMAttributionResult, type MethodFactory, type TextModel } from '@attribution/text';
-import { serve, type Progress } from './rpc.js';
+import { serve, yielding } from './rpc.js';
 
 // The .wasm file is served by the site itself; threads would need cross-origin isolation.
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
@@ -65,21 +65,12 @@ const MAX_NEW_TOKENS = 8;
 /** The model's context (`n_positions` of its config.json). */
 const POSITIONS = 64;
 
-/** Forwards progress at most every 50 ms (exact Shapley values report every one of their n·n! evaluations). */
-function throttled(post: (p: Progress) => void): (p: Progress) => void {
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    if (p.done < p.total && now - last < 50) return;
-    last = now;
-    post(p);
-  };
-}
-
-serve<TextRequest, LoadResult | ExplainResult>(async (request, post) => {
-  const onProgress = throttled(post);
+// `serve` throttles progress (exact Shapley values report every one of their n·n! evaluations) and aborts
+// `signal` when the page cancels; the methods check it between model calls.
+serve<TextRequest, LoadResult | ExplainResult>(async (request, onProgress, signal) => {
   if (request.type === 'load') {
-    loading ??= loadTextModel(ort, request.url, { modelFile: 'model' }).catch((e: unknown) => {
+    // The language model lets the worker's event loop run now and then, so that Cancel's message arrives mid-run.
+    loading ??= loadTextModel(ort, request.url, { modelFile: 'model' }).then((m) => ({ ...m, lm: yielding(m.lm, ['logits', 'step']) })).catch((e: unknown) => {
       loading = undefined; // try again on the next request
       throw e;
     });
@@ -106,13 +97,13 @@ serve<TextRequest, LoadResult | ExplainResult>(async (request, post) => {
   if (request.method === 'layer-integrated-gradients') {
     if (request.attrTarget !== 'log_prob') throw new Error('Layer Integrated Gradients attributes log-probabilities only (as Captum)');
     lig ??= new LLMGradientAttribution(LayerIntegratedGradients, lm, tokenizer);
-    result = await lig.attribute(inp, target, { ...options, methodOptions: { nSteps: 50, onProgress } });
+    result = await lig.attribute(inp, target, { ...options, methodOptions: { nSteps: 50, onProgress, signal } });
   } else {
     const factory = PERTURBATION[request.method];
     if (!factory) throw new Error(`unknown method '${String(request.method)}'`);
     const llm = new LLMAttribution(factory, lm, tokenizer, { attrTarget: request.attrTarget });
     const sampling = request.method !== 'feature-ablation' && request.method !== 'shapley-values';
-    result = await llm.attribute(inp, target, { ...options, methodOptions: { onProgress, ...(sampling ? { nSamples: 50, seed: 0 } : {}) } });
+    result = await llm.attribute(inp, target, { ...options, methodOptions: { onProgress, signal, ...(sampling ? { nSamples: 50, seed: 0 } : {}) } });
   }
   const ms = performance.now() - start;
   const ids = tokenizer.convertTokensToIds([...result.outputTokens]);

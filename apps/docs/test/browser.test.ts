@@ -39,9 +39,27 @@ afterAll(async () => {
   await site?.close();
 });
 
-/** Opens a page, collecting console errors and failed requests. */
-async function open(pathname: string): Promise<{ page: Page; errors: string[] }> {
+/**
+ * Opens a page, collecting console errors and failed requests. With `breakable`, setting `window.__breakNextRun`
+ * makes the next explain request name a method no worker knows, so that the run fails in the worker.
+ */
+async function open(pathname: string, { breakable = false } = {}): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  if (breakable) {
+    await page.addInitScript(() => {
+      const proto = Worker.prototype as unknown as { postMessage(message: unknown, ...rest: unknown[]): void };
+      const post = proto.postMessage;
+      proto.postMessage = function (this: Worker, message: unknown, ...rest: unknown[]) {
+        const w = window as unknown as { __breakNextRun?: boolean };
+        const m = message as { request?: { type?: string } } | null;
+        if (w.__breakNextRun && m?.request?.type === 'explain') {
+          w.__breakNextRun = false;
+          message = { ...m, request: { ...m.request, method: 'no-such-method' } };
+        }
+        post.call(this, message, ...rest);
+      };
+    });
+  }
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
@@ -71,6 +89,16 @@ async function run(page: Page, method: string, sample?: string): Promise<void> {
   await page.getByTestId('demo-run').click();
   await expect.poll(async () => (await page.getByTestId('demo-status').textContent())?.trim(), { timeout: 90_000, interval: 200 }).toMatch(/^(done|error: .*)$/);
   expect((await page.getByTestId('demo-status').textContent())?.trim(), method).toBe('done');
+}
+
+/** The status line, trimmed. */
+const statusOf = async (page: Page): Promise<string> => (await page.getByTestId('demo-status').textContent())?.trim() ?? '';
+const textOf = async (page: Page, id: string): Promise<string> => (await page.getByTestId(id).first().textContent())?.trim() ?? '';
+
+/** Waits until the demo has loaded its model. */
+async function waitReady(page: Page): Promise<void> {
+  await expect.poll(() => statusOf(page), { timeout: 90_000, interval: 200 }).toMatch(/^(ready|error: .*)$/);
+  expect(await statusOf(page)).toBe('ready');
 }
 
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
@@ -104,6 +132,162 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
     }, 240_000);
   }
 
+  it('demos/digits: a result belongs to the controls that made it (stale, cleared, errors, bounds, cancel)', async () => {
+    const { page, errors } = await open('/demos/digits.html', { breakable: true });
+    await run(page, 'integrated-gradients', '0');
+    const canvas = '[data-testid="demo-canvas"]';
+    expect(await canvasColours(page, canvas)).toBeGreaterThan(2);
+    expect(await textOf(page, 'demo-time')).toMatch(/^\d+ ms$/);
+
+    // Another option without Run: the picture stays, greyed and marked stale.
+    await page.getByTestId('demo-nsteps').fill('20');
+    await page.getByTestId('demo-nsteps').press('Tab');
+    expect(await statusOf(page)).toBe('settings changed — press Run');
+    expect(await page.getByTestId('demo-stale').count()).toBe(1);
+    expect(await page.locator(canvas).getAttribute('class')).toMatch(/attr-stale/);
+    // Back to the settings of the result: it is current again.
+    await page.getByTestId('demo-nsteps').fill('50');
+    await page.getByTestId('demo-nsteps').press('Tab');
+    expect(await statusOf(page)).toBe('done');
+    expect(await page.getByTestId('demo-stale').count()).toBe(0);
+
+    // Another method without Run: the picture of Integrated Gradients is not redrawn as Saliency's, it goes.
+    await page.getByTestId('demo-method').selectOption('saliency');
+    expect(await canvasColours(page, canvas)).toBe(1);
+    expect(await textOf(page, 'demo-time')).toBe('–');
+    expect(await statusOf(page)).toBe('ready');
+    expect(await page.locator('.attr-demo figcaption').nth(1).textContent()).toMatch(/press Run/);
+
+    // A failing run clears the picture and the time of the previous one.
+    await run(page, 'saliency');
+    expect(await canvasColours(page, canvas)).toBeGreaterThan(2);
+    await page.evaluate(() => ((window as unknown as { __breakNextRun: boolean }).__breakNextRun = true));
+    await page.getByTestId('demo-run').click();
+    await expect.poll(() => statusOf(page), { timeout: 30_000, interval: 100 }).toMatch(/^error: /);
+    expect(await statusOf(page)).toMatch(/unknown method 'no-such-method'/);
+    expect(await canvasColours(page, canvas)).toBe(1);
+    expect(await textOf(page, 'demo-time')).toBe('–');
+
+    // Bounds are enforced, not only suggested by max=500.
+    await page.getByTestId('demo-method').selectOption('integrated-gradients');
+    await page.getByTestId('demo-nsteps').fill('5000');
+    await page.getByTestId('demo-nsteps').press('Tab');
+    expect(await page.getByTestId('demo-nsteps').inputValue()).toBe('500');
+    expect(await textOf(page, 'demo-bounds')).toMatch(/at most 500/);
+    await page.getByTestId('demo-nsteps').fill('0');
+    await page.getByTestId('demo-nsteps').press('Tab');
+    expect(await page.getByTestId('demo-nsteps').inputValue()).toBe('1');
+
+    // Another sample during a run: the run is cancelled, never "done" next to an empty picture.
+    await page.getByTestId('demo-method').selectOption('noise-tunnel');
+    await page.getByTestId('demo-nsamples').fill('200');
+    await page.getByTestId('demo-nsamples').press('Tab');
+    await page.getByTestId('demo-run').click();
+    await page.getByTestId('demo-sample').selectOption('5');
+    const after = await statusOf(page);
+    expect(after === 'ready' || after.startsWith('cancelled')).toBe(true);
+    await page.waitForTimeout(3000); // the cancelled run's reply, if any, must not land
+    expect(await statusOf(page)).not.toBe('done');
+    expect(await canvasColours(page, canvas)).toBe(1);
+    await shot(page, 'digits-after-sample-switch');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  it('demos/digits: a digit drawn with the pointer becomes the input; Clear blanks it', async () => {
+    const { page, errors } = await open('/demos/digits.html');
+    await waitReady(page);
+    await expect.poll(() => textOf(page, 'demo-prediction'), { timeout: 30_000 }).toMatch(/^\d \(/);
+    const input = page.getByTestId('demo-input');
+    await page.getByTestId('demo-clear').click();
+    expect(await page.getByTestId('demo-sample').inputValue()).toBe('-1');
+    expect(await canvasColours(page, '[data-testid="demo-input"]')).toBe(1); // black
+    await expect.poll(() => textOf(page, 'demo-prediction'), { timeout: 30_000 }).toMatch(/^\d \(/);
+    const blank = await textOf(page, 'demo-prediction');
+
+    // A "7": the top bar, then the diagonal down to the bottom left.
+    const box = (await input.boundingBox())!;
+    const point = (x: number, y: number): [number, number] => [box.x + (x / 8) * box.width, box.y + (y / 8) * box.height];
+    await page.mouse.move(...point(1.5, 1.5));
+    await page.mouse.down();
+    await page.mouse.move(...point(6.5, 1.5), { steps: 10 });
+    await page.mouse.move(...point(2.5, 6.5), { steps: 10 });
+    await page.mouse.up();
+    expect(await canvasColours(page, '[data-testid="demo-input"]')).toBeGreaterThan(1);
+    expect(await page.locator('.attr-demo figcaption').first().textContent()).toMatch(/your drawing/);
+    await expect.poll(() => textOf(page, 'demo-prediction'), { timeout: 30_000 }).not.toBe(blank);
+    expect(await textOf(page, 'demo-prediction')).toMatch(/^\d \((0|1)\.\d+\)$/);
+    await run(page, 'saliency');
+    expect(await canvasColours(page, '[data-testid="demo-canvas"]')).toBeGreaterThan(2);
+    await shot(page, 'digits-drawn');
+
+    // Clear: blank again, and the drawing's result goes with it.
+    await page.getByTestId('demo-clear').click();
+    expect(await canvasColours(page, '[data-testid="demo-input"]')).toBe(1);
+    expect(await canvasColours(page, '[data-testid="demo-canvas"]')).toBe(1);
+    await expect.poll(() => textOf(page, 'demo-prediction'), { timeout: 30_000 }).toBe(blank);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  it('demos/digits-tfjs: the cpu backend by default in a browser without a GPU, webgl still selectable', async () => {
+    const { page, errors } = await open('/demos/digits-tfjs.html');
+    await waitReady(page);
+    expect(await page.getByTestId('demo-backend').inputValue()).toBe('cpu');
+    expect(await textOf(page, 'demo-backend-name')).toMatch(/^tfjs-cpu/);
+    expect(await textOf(page, 'demo-backend-reason')).toMatch(/WebGL/);
+    expect(await page.getByTestId('demo-backend').locator('option').allTextContents()).toEqual(['webgl', 'cpu']);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('demos/tabular: Cancel stops a long run, stale results, a failing run, bounds', async () => {
+    const { page, errors } = await open('/demos/tabular.html', { breakable: true });
+    await waitReady(page);
+    await page.getByTestId('demo-method').selectOption('shapley-value-sampling');
+    // Bounds: at most 50000 orderings.
+    await page.getByTestId('demo-count').fill('500000');
+    await page.getByTestId('demo-count').press('Tab');
+    expect(await page.getByTestId('demo-count').inputValue()).toBe('50000');
+    expect(await textOf(page, 'demo-bounds')).toMatch(/at most 50000/);
+
+    // 50000 orderings take about ten seconds here; Cancel stops them in the worker.
+    await page.getByTestId('demo-run').click();
+    await expect.poll(() => page.getByTestId('demo-progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
+    await page.getByTestId('demo-cancel').click();
+    expect(await statusOf(page)).toBe('cancelled');
+    expect(await page.getByTestId('demo-chart').locator('svg').count()).toBe(0);
+    // The worker is free again at once: a short run does not wait for the rest of the cancelled one's seconds.
+    await page.getByTestId('demo-count').fill('25');
+    await page.getByTestId('demo-count').press('Tab');
+    const start = Date.now();
+    await page.getByTestId('demo-run').click();
+    await expect.poll(() => statusOf(page), { timeout: 30_000, interval: 50 }).toMatch(/^(done|error: .*)$/);
+    expect(await statusOf(page)).toBe('done');
+    expect(Date.now() - start).toBeLessThan(2500);
+    expect(await page.getByTestId('demo-chart').locator('svg g.bar').count()).toBeGreaterThanOrEqual(10);
+
+    // Another baseline without Run: the chart is marked stale; another method clears it.
+    await page.getByTestId('demo-count').fill('30');
+    await page.getByTestId('demo-count').press('Tab');
+    expect(await statusOf(page)).toBe('settings changed — press Run');
+    expect(await page.getByTestId('demo-chart').getAttribute('class')).toMatch(/attr-stale/);
+    await page.getByTestId('demo-method').selectOption('feature-ablation');
+    expect(await page.getByTestId('demo-chart').locator('svg').count()).toBe(0);
+    expect(await textOf(page, 'demo-time')).toBe('–');
+
+    // A failing run clears the previous chart and time.
+    await run(page, 'feature-ablation');
+    expect(await page.getByTestId('demo-chart').locator('svg').count()).toBe(1);
+    await page.evaluate(() => ((window as unknown as { __breakNextRun: boolean }).__breakNextRun = true));
+    await page.getByTestId('demo-run').click();
+    await expect.poll(() => statusOf(page), { timeout: 30_000, interval: 100 }).toMatch(/^error: /);
+    expect(await page.getByTestId('demo-chart').locator('svg').count()).toBe(0);
+    expect(await textOf(page, 'demo-time')).toBe('–');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
   it('demos/tabular: a bar chart of the 30 features whose sum matches the score difference', async () => {
     const { page, errors } = await open('/demos/tabular.html');
     for (const method of ['integrated-gradients', 'kernel-shap', 'shapley-value-sampling', 'feature-ablation']) {
@@ -129,6 +313,12 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
     expect(await heatMap.textContent()).toMatch(/\[EOS\]/);
     expect(await page.getByTestId('demo-bars').locator('svg').count()).toBe(1);
     await shot(page, 'text-feature-ablation');
+    // Another method without Run: the plots are marked stale.
+    await page.getByTestId('demo-method').selectOption('lime');
+    expect(await statusOf(page)).toBe('settings changed — press Run');
+    expect(await page.getByTestId('demo-stale').count()).toBe(1);
+    await page.getByTestId('demo-method').selectOption('feature-ablation');
+    expect(await statusOf(page)).toBe('done');
     // A failing run replaces the result with its error.
     await page.getByTestId('demo-prompt').fill('   ');
     await page.getByTestId('demo-run').click();
@@ -148,6 +338,15 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
     expect(await canvases.count()).toBeGreaterThanOrEqual(20);
     expect(await canvasColours(page, '[data-testid="demo-canvas"]')).toBeGreaterThan(2);
     await shot(page, 'explorer-saliency');
+    // Another target without Run: the heat maps are marked stale; back, they are current; another method clears them.
+    await page.getByTestId('demo-target').selectOption('true');
+    expect(await statusOf(page)).toBe('settings changed — press Run');
+    expect(await page.getByTestId('demo-stale').count()).toBe(1);
+    await page.getByTestId('demo-target').selectOption('predicted');
+    expect(await statusOf(page)).toBe('done');
+    await page.getByTestId('demo-method').selectOption('occlusion');
+    expect(await textOf(page, 'demo-time')).toBe('–');
+    expect(await page.locator('.attr-card .attr-small').count()).toBe(0); // no "explains …" left
     expect(errors).toEqual([]);
     await page.close();
   }, 240_000);
