@@ -311,7 +311,7 @@ async function layerPictures(model: OnnxModel): Promise<GalleryFile[]> {
     const positive = name === 'layer-activation' || name === 'layer-grad-cam';
     panels.push(panel(entry.className, attr, x, 'blended_heat_map', positive ? 'positive' : 'all'));
   }
-  return [text('layer-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 }))];
+  return [text('layer-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 12, columns: 4 }))];
 }
 
 /**
@@ -338,7 +338,7 @@ async function neuronPictures(model: OnnxModel): Promise<GalleryFile[]> {
     panels.push(panel(entry.className, attr, x, guided ? 'heat_map' : 'blended_heat_map', guided ? 'absolute_value' : 'all'));
   }
   console.log(`neuron-methods.svg: unit [${unit.join(', ')}] of ${DIGITS_LAYER}`);
-  return [text('neuron-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 11 }))];
+  return [text('neuron-methods.svg', figureSvg(panels, { scale: SCALE, gap: 40, fontSize: 12, columns: 4 }))];
 }
 
 /** Every picture of the docs, made with this project's code from the shared models. */

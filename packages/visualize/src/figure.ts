@@ -40,6 +40,8 @@ export interface FigureSvgOptions {
   readonly fontFamily?: string;
   /** Background fill (CSS colour), or `'none'` for transparent; default `white`. */
   readonly background?: string;
+  /** Panels per row: more panels wrap onto further rows (`gap` apart); default all in one row. */
+  readonly columns?: number;
 }
 
 function checkPanels(panels: unknown): Panel[] {
@@ -104,7 +106,7 @@ export function figure(panels: readonly Panel[], options: FigureOptions = {}): R
  * figure. Titles are XML-escaped.
  */
 export function figureSvg(panels: readonly Panel[], options: FigureSvgOptions = {}): string {
-  checkOptionNames('figureSvg options', options, ['gap', 'padding', 'scale', 'fontSize', 'fontFamily', 'background']);
+  checkOptionNames('figureSvg options', options, ['gap', 'padding', 'scale', 'fontSize', 'fontFamily', 'background', 'columns']);
   const list = checkPanels(panels);
   const gap = checkSize('gap', options.gap, 8);
   const padding = checkSize('padding', options.padding, 8);
@@ -113,29 +115,39 @@ export function figureSvg(panels: readonly Panel[], options: FigureSvgOptions = 
   const fontSize = checkSize('fontSize', options.fontSize, 12);
   const fontFamily = options.fontFamily ?? 'sans-serif';
   const background = options.background ?? 'white';
+  const columns = checkInteger('columns', options.columns ?? list.length, 1);
   const titled = list.some((p) => p.title !== undefined && p.title !== '');
   const titleBand = titled ? Math.ceil(fontSize * 1.5) : 0;
-  const width = 2 * padding + list.reduce((s, p) => s + p.image.width * scale, 0) + gap * (list.length - 1);
-  const height = 2 * padding + titleBand + Math.max(...list.map((p) => p.image.height * scale));
+  const rows: Panel[][] = [];
+  for (let i = 0; i < list.length; i += columns) rows.push(list.slice(i, i + columns));
+  const rowWidth = (row: readonly Panel[]): number => row.reduce((s, p) => s + p.image.width * scale, 0) + gap * (row.length - 1);
+  const rowHeight = (row: readonly Panel[]): number => titleBand + Math.max(...row.map((p) => p.image.height * scale));
+  const width = 2 * padding + Math.max(...rows.map(rowWidth));
+  const height = 2 * padding + rows.reduce((s, r) => s + rowHeight(r), 0) + gap * (rows.length - 1);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${svgNumber(width)}" height="${svgNumber(height)}" viewBox="0 0 ${svgNumber(width)} ${svgNumber(height)}">`,
   ];
   if (background !== 'none') parts.push(`<rect width="100%" height="100%" fill="${escapeXml(background)}"/>`);
-  let x = padding;
-  for (const [i, p] of list.entries()) {
-    const w = p.image.width * scale;
-    const h = p.image.height * scale;
-    parts.push(`<g class="panel" id="panel-${i}">`);
-    if (p.title) {
+  let y = padding;
+  let i = 0;
+  for (const row of rows) {
+    let x = padding;
+    for (const p of row) {
+      const w = p.image.width * scale;
+      const h = p.image.height * scale;
+      parts.push(`<g class="panel" id="panel-${i++}">`);
+      if (p.title) {
+        parts.push(
+          `<text x="${svgNumber(x + w / 2)}" y="${svgNumber(y + fontSize)}" text-anchor="middle" font-family="${escapeXml(fontFamily)}" font-size="${svgNumber(fontSize)}">${escapeXml(p.title)}</text>`,
+        );
+      }
       parts.push(
-        `<text x="${svgNumber(x + w / 2)}" y="${svgNumber(padding + fontSize)}" text-anchor="middle" font-family="${escapeXml(fontFamily)}" font-size="${svgNumber(fontSize)}">${escapeXml(p.title)}</text>`,
+        `<image x="${svgNumber(x)}" y="${svgNumber(y + titleBand)}" width="${svgNumber(w)}" height="${svgNumber(h)}" preserveAspectRatio="none" style="image-rendering: pixelated" xlink:href="${pngDataUri(p.image)}"/>`,
       );
+      parts.push('</g>');
+      x += w + gap;
     }
-    parts.push(
-      `<image x="${svgNumber(x)}" y="${svgNumber(padding + titleBand)}" width="${svgNumber(w)}" height="${svgNumber(h)}" preserveAspectRatio="none" style="image-rendering: pixelated" xlink:href="${pngDataUri(p.image)}"/>`,
-    );
-    parts.push('</g>');
-    x += w + gap;
+    y += rowHeight(row) + gap;
   }
   parts.push('</svg>');
   return parts.join('\n');

@@ -71,6 +71,20 @@ describe('figureSvg', () => {
     expect(Array.from(decoded[1]?.data ?? [])).toEqual(Array.from(b.data));
   });
 
+  it('wraps onto rows of `columns` panels, each row as tall as its tallest panel', () => {
+    const grid = figureSvg([{ image: a, title: '1' }, { image: b, title: '2' }, { image: a, title: '3' }], { scale: 10, columns: 2 });
+    // width as one row of a and b (74); rows 18 + 40 and 18 + 20, 8 apart: 8 + 58 + 8 + 38 + 8 = 120
+    expect(grid).toContain('width="74" height="120"');
+    const at = [...grid.matchAll(/<image x="([\d.]+)" y="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(at).toEqual([
+      [8, 26],
+      [46, 26],
+      [8, 92],
+    ]);
+    expect(grid).toContain('<text x="23" y="86"');
+    expect(() => figureSvg([{ image: a }], { columns: 0 })).toThrow(/columns/);
+  });
+
   it('omits the title band without titles and supports a transparent background', () => {
     const plain = figureSvg([{ image: a }], { padding: 0, background: 'none' });
     expect(plain).toContain('width="3" height="2"');
