@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, type UserWorkspaceConfig } from 'vitest/config';
@@ -44,12 +45,38 @@ const SHARED_PROCESS: Readonly<Record<string, { readonly dir: string; readonly o
   neuron: { dir: 'packages/neuron', ownProcess: [] },
 };
 
+/**
+ * Tests run in Node on the sources: the `attribution-source` condition picks the `.ts` side of the packages'
+ * `imports` maps (`#node-fs`), next to Vite's default server conditions.
+ */
+const ssr = { resolve: { conditions: ['attribution-source', 'module', 'node', 'development|production'] } };
+
+/**
+ * For a project whose package resolves `@tensorflow/tfjs-core`: vitest.tfjs-setup.ts, which keeps tfjs's
+ * "running TensorFlow.js in Node.js" banner out of the test output, and the tfjs-core it is to configure.
+ */
+function tfjsSetup(name: string): Pick<NonNullable<UserWorkspaceConfig['test']>, 'setupFiles' | 'env'> {
+  for (const dir of ['packages', 'apps', '.']) {
+    const pkg = path.join(root, dir, name, 'package.json');
+    if (!fs.existsSync(pkg)) continue;
+    try {
+      const core = createRequire(pkg).resolve('@tensorflow/tfjs-core');
+      return { setupFiles: [path.join(root, 'vitest.tfjs-setup.ts')], env: { ATTRIBUTION_TFJS_CORE: core } };
+    } catch {
+      return {};
+    }
+  }
+  return {};
+}
+
 /** The vitest project settings every package shares. */
 export function sharedProjectConfig(name: string, extra: { testTimeout?: number } = {}): UserWorkspaceConfig {
   const shared = SHARED_PROCESS[name];
   return {
     resolve: { alias: sourceAliases() },
+    ssr,
     test: {
+      ...tfjsSetup(name),
       name,
       include: ['test/**/*.test.ts'],
       exclude: [...configDefaults.exclude, ...(shared?.ownProcess ?? [])],
@@ -66,7 +93,9 @@ export function ownProcessProjects(): UserWorkspaceConfig[] {
     .filter(([, { ownProcess }]) => ownProcess.length > 0)
     .map(([name, { dir, ownProcess }]) => ({
       resolve: { alias: sourceAliases() },
+      ssr,
       test: {
+        ...tfjsSetup(name),
         name: `${name}:own-process`,
         root: path.join(root, dir),
         include: [...ownProcess],

@@ -1,5 +1,7 @@
 import { InvalidModelError, proto } from '@attribution/onnx-grad';
 import { ArgumentError, describeValue } from '@attribution/tensor';
+import { fileSystem } from '#node-fs';
+import type { FileSystem } from './file-system.js';
 
 /** Where the external data files of a model are: a folder path (Node) or a `file:`/`http(s):` URL. */
 export type ExternalDataFolder = string | URL;
@@ -149,21 +151,17 @@ interface FolderReader {
   read(relative: string, offset: number, length: number | undefined, tensor: string): Promise<Uint8Array>;
 }
 
-const isNode = (): boolean => typeof process !== 'undefined' && Boolean(process.versions?.node);
-
-async function fileReader(folder: string): Promise<FolderReader> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+async function fileReader(fs: FileSystem, folder: string): Promise<FolderReader> {
   let root: string;
   try {
     root = await fs.realpath(folder);
-    if (!(await fs.stat(root)).isDirectory()) throw new Error('not a folder');
+    if (!(await fs.isDirectory(root))) throw new Error('not a folder');
   } catch (e) {
     throw new ArgumentError('externalDataFolder', 'a readable folder', `'${folder}' (${(e as Error).message})`);
   }
   return {
     async read(relative, offset, length, tensor) {
-      const target = path.resolve(root, relative);
+      const target = fs.resolve(root, relative);
       let real: string;
       try {
         real = await fs.realpath(target);
@@ -171,8 +169,8 @@ async function fileReader(folder: string): Promise<FolderReader> {
         throw new ArgumentError('externalDataFolder', `a folder holding '${relative}' (external data of tensor '${tensor}')`, `'${folder}' (${(e as Error).message})`);
       }
       // A symbolic link (the file or a folder on the way) may point anywhere: the real path must stay inside.
-      const inside = path.relative(root, real);
-      if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+      const inside = fs.relative(root, real);
+      if (inside === '' || inside.startsWith('..') || fs.isAbsolute(inside)) {
         throw new ArgumentError(
           'externalDataFolder',
           'external data files inside the folder',
@@ -180,9 +178,9 @@ async function fileReader(folder: string): Promise<FolderReader> {
           'Symbolic links out of the folder are not followed.',
         );
       }
-      const handle = await fs.open(real, 'r');
+      const handle = await fs.open(real);
       try {
-        const size = (await handle.stat()).size;
+        const size = await handle.size();
         const want = length ?? size - offset;
         if (offset > size || want < 0 || offset + want > size) {
           throw new InvalidModelError(`Tensor '${tensor}' reads bytes ${offset}–${offset + want} of '${relative}', which has ${size} bytes.`);
@@ -190,7 +188,7 @@ async function fileReader(folder: string): Promise<FolderReader> {
         const out = new Uint8Array(want);
         let done = 0;
         while (done < want) {
-          const { bytesRead } = await handle.read(out, done, want - done, offset + done);
+          const bytesRead = await handle.read(out, done, want - done, offset + done);
           if (bytesRead === 0) throw new InvalidModelError(`'${relative}' ended before the external data of tensor '${tensor}'.`);
           done += bytesRead;
         }
@@ -236,9 +234,8 @@ async function readerFor(folder: unknown): Promise<FolderReader> {
   if (typeof folder !== 'string' && !url) {
     throw new ArgumentError('externalDataFolder', 'a folder path or URL', describeValue(folder));
   }
-  if (!isNode()) throw new ArgumentError('externalDataFolder', 'an http(s) URL (there is no file system here)', describeValue(folder));
-  const { fileURLToPath } = await import('node:url');
-  return fileReader(url ? fileURLToPath(url) : (folder as string));
+  if (!fileSystem) throw new ArgumentError('externalDataFolder', 'an http(s) URL (there is no file system here)', describeValue(folder));
+  return fileReader(fileSystem, url ? fileSystem.fileURLToPath(url) : (folder as string));
 }
 
 /** The tensors of a decoded model that keep their values in external files. */

@@ -1,9 +1,8 @@
 import { ArgumentError, describeValue } from '@attribution/tensor';
+import { fileSystem } from '#node-fs';
 
 /** Where a model comes from: a file path or URL, or its bytes. */
 export type ModelSource = string | URL | Uint8Array | ArrayBuffer;
-
-const isNode = (): boolean => typeof process !== 'undefined' && Boolean(process.versions?.node);
 
 /** Reads model bytes from a path (Node), a URL (fetch, or the file system for file: URLs) or bytes. */
 export async function loadModelBytes(source: ModelSource): Promise<Uint8Array> {
@@ -12,10 +11,9 @@ export async function loadModelBytes(source: ModelSource): Promise<Uint8Array> {
   const url = source instanceof URL ? source : undefined;
   if (typeof source === 'string' || url) {
     const text = String(source);
-    if (isNode() && (!url || url.protocol === 'file:') && !/^https?:/.test(text)) {
-      const { readFile } = await import('node:fs/promises');
+    if (fileSystem && (!url || url.protocol === 'file:') && !/^https?:/.test(text)) {
       try {
-        return new Uint8Array(await readFile(url ?? text));
+        return await fileSystem.readFile(url ?? text);
       } catch (e) {
         throw new ArgumentError('model', 'a readable ONNX file', `'${text}' (${(e as Error).message})`);
       }

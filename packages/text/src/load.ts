@@ -1,5 +1,6 @@
 import type { OrtModule } from '@attribution/onnx';
 import { ArgumentError, describeValue } from '@attribution/tensor';
+import { readFileBytes } from '#node-fs';
 import { OnnxCausalLM, type SessionOptions } from './decoder.js';
 import { HfTokenizer } from './tokenizer.js';
 
@@ -97,15 +98,14 @@ function reader(source: string | URL | TextModelFiles): { read: Reader; where: s
   if (typeof source === 'string' || source instanceof URL) {
     const text = String(source);
     const isHttp = /^https?:/i.test(text);
-    const isNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
-    if (!isHttp && isNode) {
+    if (!isHttp && readFileBytes) {
+      const readFile = readFileBytes;
       const base = source instanceof URL || text.startsWith('file:') ? new URL(text) : undefined;
       return {
         where: text,
         read: async (path) => {
-          const { readFile } = await import('node:fs/promises');
           try {
-            return new Uint8Array(await readFile(base ? new URL(path, base.href.endsWith('/') ? base : new URL(`${base.href}/`)) : `${text.replace(/[\\/]+$/, '')}/${path}`));
+            return await readFile(base ? new URL(path, base.href.endsWith('/') ? base : new URL(`${base.href}/`)) : `${text.replace(/[\\/]+$/, '')}/${path}`);
           } catch (e) {
             if ((e as { code?: string }).code === 'ENOENT') return undefined;
             throw new ArgumentError('source', 'a readable model folder', `${text}/${path} (${(e as Error).message})`);
