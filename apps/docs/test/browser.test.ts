@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStatic } from './server.js';
+import { chromiumAvailable, launchChromium, serveStatic } from './server.js';
 
 // The built site (`pnpm build` builds it) in Debian's Chromium: every page renders, and every live demo runs an
 // attribution in its Web Worker, draws a non-blank picture and predicts a known sample right, with no console
@@ -13,12 +13,7 @@ import { serveStatic } from './server.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '../dist');
 const artifacts = path.resolve(here, '../../../test-artifacts/docs');
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (apt-get install -y chromium)`);
-  console.warn(`docs browser tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-}
+const haveChromium = chromiumAvailable('docs browser tests');
 
 let browser: Browser;
 let site: { url: string; close(): Promise<void> };
@@ -28,10 +23,7 @@ beforeAll(async () => {
   if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('apps/docs/dist is missing: run `pnpm build` (or `pnpm docs:build`) first');
   fs.mkdirSync(artifacts, { recursive: true });
   site = await serveStatic(dist);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

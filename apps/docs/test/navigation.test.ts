@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DefaultTheme } from 'vitepress';
 import { sidebar } from '../.vitepress/config.js';
-import { serveStatic } from './server.js';
+import { chromiumAvailable, launchChromium, serveStatic } from './server.js';
 
 // The built site's navigation (build it first: `pnpm docs:build`): every method page is in the sidebar, in
 // Captum's order, "Next page" goes from method to method, method pages link into the API reference (typedoc)
@@ -14,12 +14,7 @@ import { serveStatic } from './server.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, '../dist');
 const docs = path.resolve(here, '../../../docs');
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (apt-get install -y chromium)`);
-  console.warn(`docs navigation tests skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-}
+const haveChromium = chromiumAvailable('docs navigation tests');
 /** Pages another part of the site adds; until they are written and built they are reported, not failed. */
 const PENDING = new Set(['/tutorials/image-classification', '/tutorials/text-classification', '/tutorials/tabular']);
 
@@ -146,10 +141,7 @@ describe.runIf(haveChromium)('the site in Chromium', () => {
 
   beforeAll(async () => {
     site = await serveStatic(dist);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
