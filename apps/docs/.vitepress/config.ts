@@ -62,6 +62,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
           page('Deconvolution', '/methods/deconvolution'),
           page('GuidedGradCam', '/methods/guided-grad-cam'),
           page('NoiseTunnel', '/methods/noise-tunnel'),
+          page('LRP', '/methods/lrp'),
         ],
       },
       {
@@ -80,7 +81,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
   },
   { text: 'Layer attribution', items: [page('Layer methods', '/layer-attribution')] },
   { text: 'Neuron attribution', items: [page('Neuron methods', '/neuron-attribution')] },
-  { text: 'Metrics', items: [page('Infidelity, sensitivity, fidelity', '/metrics')] },
+  { text: 'Metrics', items: [page('Infidelity, sensitivity, fidelity', '/metrics'), page('Summarizers and datasets', '/summarizers')] },
   { text: 'Visualisation', items: [page('Images, charts and text', '/visualize')] },
   {
     text: 'Live demos',

@@ -66,7 +66,7 @@ describe('the sidebar', () => {
     expect(links.slice(first, first + order.length).map((l) => l.link)).toEqual(order);
     expect(order.slice(0, 3)).toEqual(['/methods/saliency', '/methods/input-x-gradient', '/methods/integrated-gradients']);
     expect(order.indexOf('/methods/noise-tunnel')).toBe(9);
-    expect(order[10]).toBe('/methods/feature-ablation');
+    expect(order[11]).toBe('/methods/feature-ablation');
   });
 
   it('names the three tutorials', () => {

@@ -265,6 +265,7 @@ async function methodPictures(model: OnnxModel): Promise<GalleryFile[]> {
     'kernel-shap': { title: 'KernelShap', options: { baselines: 0, featureMask: blocks2, nSamples: 200, perturbationsPerEval: 50, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
     lime: { title: 'Lime', options: { baselines: 0, featureMask: blocks2, nSamples: 200, perturbationsPerEval: 50, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
     'feature-permutation': { title: 'FeaturePermutation', options: { perturbationsPerEval: 16, seed: 1 }, method: 'blended_heat_map', sign: 'all' },
+    lrp: { title: 'LRP', options: {}, method: 'blended_heat_map', sign: 'all' },
     'shapley-values': { title: 'ShapleyValues', options: { baselines: 0, featureMask: blockMask(4), perturbationsPerEval: 4 }, method: 'blended_heat_map', sign: 'all' },
   };
   const files: GalleryFile[] = [];
@@ -303,11 +304,22 @@ async function layerPictures(model: OnnxModel): Promise<GalleryFile[]> {
     'layer-gradient-shap': { target, baselines: references, nSamples: 20, seed: 1 },
     'layer-conductance': { target, baselines: 0, nSteps: 20 },
     'internal-influence': { target, baselines: 0, nSteps: 20 },
+    'layer-deep-lift-shap': { target, baselines: references },
   };
   const panels: Panel[] = [input];
   for (const [name, entry] of Object.entries(layerMethods)) {
-    const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options[name] ?? { target, ...(entry.baselines ? { baselines: 0 } : {}) });
-    const attr = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
+    let attr: OnnxTensor;
+    if (name === 'layer-feature-permutation') {
+      // Permutation shuffles features across a batch: the digit with the ten references, its row kept.
+      const batch = tensor(Float32Array.from([...values(x), ...values(references)]), [11, 1, 8, 8]);
+      const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([batch], { target: Array(11).fill(target), seed: 1 } as never);
+      const all = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
+      const size = all.dims.slice(1).reduce((a, b) => a * b, 1);
+      attr = tensor(Float32Array.from(values(all).slice(0, size)), [1, ...all.dims.slice(1)]);
+    } else {
+      const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options[name] ?? { target, ...(entry.baselines ? { baselines: 0 } : {}) });
+      attr = (Array.isArray(attributions) ? attributions[0] : attributions) as OnnxTensor;
+    }
     const positive = name === 'layer-activation' || name === 'layer-grad-cam';
     panels.push(panel(entry.className, attr, x, 'blended_heat_map', positive ? 'positive' : 'all'));
   }
@@ -329,7 +341,7 @@ async function neuronPictures(model: OnnxModel): Promise<GalleryFile[]> {
   const panels: Panel[] = [input];
   for (const [name, entry] of Object.entries(neuronMethods)) {
     const options: Record<string, unknown> = { neuronSelector: unit };
-    if (entry.baselines) options.baselines = name === 'neuron-gradient-shap' ? references : 0;
+    if (entry.baselines) options.baselines = name === 'neuron-gradient-shap' || name === 'neuron-deep-lift-shap' ? references : 0;
     if (entry.target) options.target = target;
     if (name === 'neuron-gradient-shap') Object.assign(options, { nSamples: 20, seed: 1 });
     const { attributions } = await entry.create(model, DIGITS_LAYER).attribute([x], options as never);

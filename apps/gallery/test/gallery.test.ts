@@ -59,6 +59,7 @@ describe('the docs pictures', () => {
         'integrated-gradients',
         'kernel-shap',
         'lime',
+        'lrp',
         'noise-tunnel',
         'occlusion',
         'saliency',

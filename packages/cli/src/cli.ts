@@ -280,6 +280,7 @@ export function program(io: Io = processIo): Command {
     .option('--batch-size <n>', 'examples per batch and result file (default: 16)')
     .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
     .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each; default: 1)')
+    .option('--summary <file.json>', 'once every batch is done, write the statistics of the attributions over the dataset per position (count, mean, variance, std dev, min, max; overall and per target class) as JSON')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
     .addOption(RUNTIME())
     .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));

@@ -14,6 +14,7 @@ import { parseOptions } from './read.js';
 import { checkBatch, claimFolder, dropRecord, writeBatch, type Manifest } from './results.js';
 import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { openSource, type ExampleSource } from './stack.js';
+import { writeDatasetSummary } from './summary.js';
 
 /** The flags of `attribution explain-dataset`. */
 export interface DatasetFlags extends MethodFlags {
@@ -25,6 +26,8 @@ export interface DatasetFlags extends MethodFlags {
   workers?: string;
   output?: string;
   runtime: string;
+  /** Write the statistics of the attributions over the dataset (mean, variance, std dev, min, max, count) here. */
+  summary?: string;
 }
 
 /**
@@ -113,6 +116,12 @@ function targetsFor(flags: DatasetFlags, examples: number, labels: readonly stri
  * work with no coordination, and `--workers w` runs w processes here.
  */
 export async function explainDataset(modelPath: string, flags: DatasetFlags, out: (text: string) => void): Promise<void> {
+  await computeDataset(modelPath, flags, out);
+  // Once every batch of the run is done (this shard's and the others'), its statistics; workers leave it to their parent.
+  if (flags.summary !== undefined && process.env.ATTRIBUTION_WORKER !== '1') await writeDatasetSummary(flags.out, flags.summary, parseLimits(flags.limit), out);
+}
+
+async function computeDataset(modelPath: string, flags: DatasetFlags, out: (text: string) => void): Promise<void> {
   const method = chooseMethod(flags);
   modelOptions(flags); // checks --gradient before anything is written
   if (flags.inputs.length === 0) throw new ArgumentError('--inputs', 'a .npy stack, a .json tensor or a folder of them, one per model input', 'none');
@@ -144,6 +153,12 @@ export async function explainDataset(modelPath: string, flags: DatasetFlags, out
     ...(flags.targetMask !== undefined ? [{ path: flags.targetMask, what: 'the --target-mask file' }] : []),
     ...(flags.labels !== undefined ? [{ path: flags.labels, what: 'the --labels file' }] : []),
   ];
+  if (flags.summary !== undefined) {
+    const target = path.resolve(flags.summary);
+    const clash = reads.find((r) => path.resolve(r.path) === target);
+    if (clash) throw new ArgumentError('--summary', 'a file that is not one of the inputs', `'${flags.summary}', ${clash.what}`);
+    if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new ArgumentError('--summary', 'a .json file to write', `'${flags.summary}', a folder`);
+  }
   checkOutputFolder(flags.out, '--out', reads);
   const { hashes, sha256 } = hasher();
   const manifest: Manifest = {

@@ -10,6 +10,7 @@ export const STOCHASTIC_METHODS: ReadonlySet<string> = new Set([
   'kernel-shap',
   'lime',
   'feature-permutation',
+  'layer-feature-permutation',
   'layer-gradient-shap',
   'neuron-gradient-shap',
 ]);
@@ -21,7 +22,7 @@ export const STOCHASTIC_METHODS: ReadonlySet<string> = new Set([
  * batch, derived from the run's seed and the batch's first example; `'none'` — deterministic methods.
  */
 export function seedingOf(method: string, options: Readonly<Record<string, unknown>>): 'example' | 'batch' | 'none' {
-  if (method === 'feature-permutation' || (method === 'noise-tunnel' && options.baseMethod === 'feature-permutation')) return 'batch';
+  if (method === 'feature-permutation' || method === 'layer-feature-permutation' || (method === 'noise-tunnel' && options.baseMethod === 'feature-permutation')) return 'batch';
   return STOCHASTIC_METHODS.has(method) ? 'example' : 'none';
 }
 

@@ -1,5 +1,11 @@
+import path from 'node:path';
+import { ClassSummarizer, Count, Max, Mean, Min, StdDev, Var, type Summary } from '@attribution/core';
 import type { HostTensor } from '@attribution/onnx';
 import { toNumbers } from '@attribution/tensor';
+import type { Limits } from './limits.js';
+import { readNpyTensor } from './npy.js';
+import { writeAtomic } from './output.js';
+import { checkBatch, ranges, readManifest } from './results.js';
 
 const fmt = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
 
@@ -31,4 +37,86 @@ export function summarize(names: readonly string[], attributions: readonly HostT
   });
   if (delta) lines.push(`convergence delta: [${Array.from(toNumbers(delta.data), fmt).join(', ')}]`);
   return lines.join('\n');
+}
+
+/** The statistics `explain-dataset --summary` writes, per attribution tensor and position (Captum's names). */
+export const DATASET_STATS = () => [Count(), Mean(), Var(), Var({ order: 1 }), StdDev(), StdDev({ order: 1 }), Min(), Max()];
+
+/** Per attribution tensor: the shape of one row (example) and each statistic, one value per position. */
+export interface SummaryOfTensor {
+  readonly index: number;
+  readonly shape: readonly number[];
+  readonly stats: Readonly<Record<string, number | number[]>>;
+}
+
+/** What `explain-dataset --summary <file.json>` writes. */
+export interface DatasetSummary {
+  readonly format: 1;
+  readonly method: string;
+  /** The rows summarized: one per example (N·K for methods that return K rows per example). */
+  readonly count: number;
+  readonly attributions: readonly SummaryOfTensor[];
+  /** Per target class (its --labels name or index), when each example has one target. */
+  readonly classes?: Readonly<Record<string, readonly SummaryOfTensor[]>>;
+}
+
+const plain = (summaries: Summary | Summary[] | undefined, shapes: readonly (readonly number[])[]): SummaryOfTensor[] =>
+  (Array.isArray(summaries) ? summaries : summaries ? [summaries] : []).map((s, index) => ({
+    index,
+    shape: shapes[index] ?? [],
+    stats: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v)])),
+  }));
+
+/**
+ * The statistics of the attributions of a finished `explain-dataset` run in `out`, streamed batch by batch
+ * (memory: a few arrays of one example's size), element-wise over the examples, overall and per target class.
+ * Returns the batches still missing instead when the run is not complete (e.g. other shards still running).
+ */
+export async function summarizeDatasetRun(out: string, limits: Limits): Promise<{ summary: DatasetSummary } | { missing: number[] }> {
+  const manifest = readManifest(out);
+  if (!manifest) return { missing: [] };
+  const missing: number[] = [];
+  const records = [];
+  for (let b = 0; b < manifest.batches; b++) {
+    const state = await checkBatch(out, b, manifest);
+    if (state.state === 'done') records.push(state.record);
+    else missing.push(b);
+  }
+  if (missing.length) return { missing };
+  const summarizer = new ClassSummarizer(DATASET_STATS());
+  let shapes: number[][] = [];
+  for (const record of records) {
+    const tensors = await Promise.all(record.files.map((f) => readNpyTensor(path.join(out, f.name), '--summary', limits)));
+    shapes = tensors.map((t) => t.dims.slice(1));
+    const rows = tensors[0]?.dims[0] ?? 0;
+    const batches = tensors.map((t) => {
+      const values = toNumbers(t.data);
+      const size = values.length / Math.max(1, t.dims[0] ?? 1);
+      return Array.from({ length: rows }, (_, r) => values.slice(r * size, (r + 1) * size));
+    });
+    const examples = record.end - record.start;
+    const labels = rows === examples && record.targets?.every((t) => typeof t === 'number') ? record.targets.map((t, i) => record.targetLabels?.[i] ?? String(t)) : undefined;
+    if (rows > 0) summarizer.update(batches, labels);
+  }
+  const classes = summarizer.classSummaries;
+  return {
+    summary: {
+      format: 1,
+      method: manifest.method,
+      count: summarizer.count,
+      attributions: plain(summarizer.summary, shapes),
+      ...(classes.size ? { classes: Object.fromEntries([...classes].map(([k, v]) => [String(k), plain(v, shapes)])) } : {}),
+    },
+  };
+}
+
+/** `explain-dataset --summary`: writes the run's statistics to `file` once every batch is done; says what is missing otherwise. */
+export async function writeDatasetSummary(out: string, file: string, limits: Limits, say: (text: string) => void): Promise<void> {
+  const result = await summarizeDatasetRun(out, limits);
+  if ('missing' in result) {
+    say(`summary: not written yet, batches ${ranges(result.missing)} are not done (other shards?); rerun with --summary once they are\n`);
+    return;
+  }
+  writeAtomic(file, `${JSON.stringify(result.summary)}\n`, { argument: '--summary' });
+  say(`summary: statistics of ${result.summary.count} attribution rows written to ${file}\n`);
 }

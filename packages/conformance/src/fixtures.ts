@@ -53,10 +53,18 @@ export function fixturePath(relative: string): string {
   return fileURLToPath(new URL(relative, fixtures));
 }
 
-/** Every conformance case. */
-export function loadCases(): ConformanceCase[] {
-  const file = JSON.parse(fs.readFileSync(fixturePath('cases.json'), 'utf8')) as { cases: ConformanceCase[] };
-  return file.cases;
+/** The case files in the fixtures folder: Captum's shared cases, then every `cases-*.json` made by `fixtures/captum/*.py`. */
+export const CASE_FILES: readonly string[] = [
+  'cases.json',
+  ...fs
+    .readdirSync(fileURLToPath(fixtures))
+    .filter((name) => /^cases-.+\.json$/.test(name))
+    .sort(),
+];
+
+/** Every conformance case (of the given case files, default all of them). */
+export function loadCases(files: readonly string[] = CASE_FILES): ConformanceCase[] {
+  return files.flatMap((name) => (JSON.parse(fs.readFileSync(fixturePath(name), 'utf8')) as { cases: ConformanceCase[] }).cases);
 }
 
 /** The JSON graph of a conformance model. */

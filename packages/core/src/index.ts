@@ -26,4 +26,5 @@ export * from './resolve-target.js';
 export * from './options.js';
 export * from './scope.js';
 export * from './shap-samples.js';
+export * from './summarizer.js';
 export * from './target.js';

@@ -7,6 +7,7 @@
 export { NeuronAttribution, type NeuronCall } from './neuron-attribution.js';
 export { NeuronConductance, type NeuronConductanceOptions } from './neuron-conductance.js';
 export { NeuronDeepLift, type NeuronDeepLiftOptions } from './neuron-deep-lift.js';
+export { NeuronDeepLiftShap, type NeuronDeepLiftShapOptions } from './neuron-deep-lift-shap.js';
 export { NeuronFeatureAblation, type NeuronFeatureAblationOptions } from './neuron-feature-ablation.js';
 export { NeuronGradient, type NeuronGradientOptions } from './neuron-gradient.js';
 export { NeuronGradientShap, type NeuronGradientShapOptions } from './neuron-gradient-shap.js';

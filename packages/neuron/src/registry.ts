@@ -2,6 +2,7 @@ import type { LayerName } from '@attribution/core';
 import type { Model } from '@attribution/tensor';
 import { NeuronConductance } from './neuron-conductance.js';
 import { NeuronDeepLift } from './neuron-deep-lift.js';
+import { NeuronDeepLiftShap } from './neuron-deep-lift-shap.js';
 import { NeuronFeatureAblation } from './neuron-feature-ablation.js';
 import { NeuronGradient } from './neuron-gradient.js';
 import { NeuronGradientShap } from './neuron-gradient-shap.js';
@@ -27,6 +28,7 @@ export const neuronMethods: Readonly<Record<string, NeuronMethodEntry>> = {
   'neuron-integrated-gradients': entry('NeuronIntegratedGradients', true, false, (m, l) => new NeuronIntegratedGradients(m, l)),
   'neuron-conductance': entry('NeuronConductance', true, true, (m, l) => new NeuronConductance(m, l)),
   'neuron-deep-lift': entry('NeuronDeepLift', true, false, (m, l) => new NeuronDeepLift(m, l)),
+  'neuron-deep-lift-shap': entry('NeuronDeepLiftShap', true, false, (m, l) => new NeuronDeepLiftShap(m, l)),
   'neuron-feature-ablation': entry('NeuronFeatureAblation', true, false, (m, l) => new NeuronFeatureAblation(m, l)),
   'neuron-gradient-shap': entry('NeuronGradientShap', true, false, (m, l) => new NeuronGradientShap(m, l) as never),
   'neuron-guided-backprop': entry('NeuronGuidedBackprop', false, false, (m, l) => new NeuronGuidedBackprop(m, l)),

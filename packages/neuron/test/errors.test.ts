@@ -20,6 +20,7 @@ const optionsFor = (name: string, neuronSelector: unknown): object => ({
   neuronSelector,
   ...(name === 'neuron-conductance' ? { target: 0 } : {}),
   ...(name === 'neuron-gradient-shap' ? { baselines: distribution, nSamples: 3, seed: 1 } : {}),
+  ...(name === 'neuron-deep-lift-shap' ? { baselines: distribution } : {}),
   ...(['neuron-conductance', 'neuron-integrated-gradients'].includes(name) ? { nSteps: 5, internalBatchSize: 2 } : {}),
 });
 

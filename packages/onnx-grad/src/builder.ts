@@ -4,6 +4,7 @@ import { expandNodes, getDecomposition, isExpansion } from './decompose/index.js
 import { Emitter } from './emitter.js';
 import { UnsupportedOperatorError, type UnsupportedOperator } from './errors.js';
 import { getGradient, type GradientRule, type RuleSet } from './gradients/index.js';
+import { checkLrpRules, isLrp, lrpGradient, UnsupportedLrpLayerError, type LrpOptions } from './lrp/index.js';
 import { Graph, nodeReads, type Dim } from './graph.js';
 import { foldConstants } from './passes/fold.js';
 import { inlineFunctions } from './passes/inline-functions.js';
@@ -29,9 +30,10 @@ export interface TransformOptions {
   /**
    * How nonlinearities are differentiated (default `'gradient'`). `'deeplift'` expects a batch of inputs
    * followed by their references and uses DeepLift's Rescale rule; `'guided-backprop'` and
-   * `'deconvolution'` change the ReLU backward pass.
+   * `'deconvolution'` change the ReLU backward pass. `{ lrp: { rules } }` propagates relevance with
+   * Captum's LRP rules (see `lrp/`): the "gradients" returned are relevances.
    */
-  readonly rules?: RuleSet;
+  readonly rules?: RuleSet | { readonly lrp: LrpOptions };
   /**
    * Concrete shapes of the inputs (graph inputs and replaced tensors, by name) the model will be run with.
    * With them the shape arithmetic of the graph (`Shape → Gather → … → Reshape`) folds to constants before
@@ -137,6 +139,7 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     const outMeta = metaOf(graph, output);
     if (!isFloatType(outMeta.elemType)) throw new ArgumentError('output', 'a floating-point output', `'${output}' of type ${emitter.describeType(output)}`);
     const rules = options.rules ?? 'gradient';
+    if (isLrp(rules)) checkLrpRules(graph, rules.lrp);
     simplify(graph, output, options.wrt, rules, options.limits);
     emitter = new Emitter(graph, '__grad', options.limits);
     weights = WEIGHTS_INPUT;
@@ -144,7 +147,13 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
     g.input.push(makeValueInfo(weights, weightsMeta.elemType, weightsMeta.shape));
     graph.meta.set(weights, { elemType: weightsMeta.elemType, shape: weightsMeta.shape });
     newOutputs[0] = { name: output, ...weightsMeta };
-    const raw = backward(graph, emitter, output, weights, options.wrt, rules);
+    let raw: string[];
+    try {
+      raw = backward(graph, emitter, output, weights, options.wrt, rules);
+    } catch (e) {
+      if (isLrp(rules) && e instanceof UnsupportedOperatorError) throw new UnsupportedLrpLayerError(e.operators);
+      throw e;
+    }
     gradients = raw.map((r, i) => {
       const name = `__attribution/grad/${i}`;
       emitter.nodes.push(makeNode('Identity', [r], [name]));
@@ -175,12 +184,19 @@ function metaOf(graph: Graph, name: string): { elemType: number; shape?: Dim[] }
   return { elemType: m.elemType ?? 1, shape: m.shape };
 }
 
+type Rules = RuleSet | { readonly lrp: LrpOptions };
+
+/** The backward rule of an operator in a rule set (LRP's rule set lives in `lrp/`). */
+function ruleFor(opType: string, rules: Rules, domain: string): GradientRule | undefined {
+  return isLrp(rules) ? lrpGradient(opType, domain, rules.lrp) : getGradient(opType, rules, domain);
+}
+
 /**
  * Reduces the graph before differentiating it: constant folding (with the shape inference it needs) and
  * inlining of `If`s whose condition became constant, until nothing changes; then decompositions of the
  * operators on the gradient path that have no rule, and folding again.
  */
-function simplify(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet, limits?: BuildLimits): void {
+function simplify(graph: Graph, output: string, wrt: readonly string[], rules: Rules, limits?: BuildLimits): void {
   const settle = (): void => {
     for (let round = 0; round < 32; round++) {
       const folded = foldConstants(graph);
@@ -190,7 +206,7 @@ function simplify(graph: Graph, output: string, wrt: readonly string[], rules: R
   };
   settle();
   const { onPath } = analyse(graph, output, wrt, rules);
-  const expanded = expandNodes(graph, (node) => onPath.has(node) && !getGradient(node.opType, rules, node.domain) && getDecomposition(node.opType, node.domain) !== undefined, limits);
+  const expanded = expandNodes(graph, (node) => onPath.has(node) && !ruleFor(node.opType, rules, node.domain) && getDecomposition(node.opType, node.domain) !== undefined, limits);
   if (expanded) {
     topoSort(graph.graph);
     graph.refresh();
@@ -217,7 +233,7 @@ interface Analysis {
  * the output. Integer, boolean and piecewise-constant paths are not reached, so masks, positions, ids and
  * shape arithmetic need no rule.
  */
-function analyse(graph: Graph, output: string, wrt: readonly string[], rules: RuleSet): Analysis {
+function analyse(graph: Graph, output: string, wrt: readonly string[], rules: Rules): Analysis {
   const nodes = graph.graph.node;
   const opset = graph.opset;
   const reached = new Set<string>(wrt);
@@ -225,7 +241,7 @@ function analyse(graph: Graph, output: string, wrt: readonly string[], rules: Ru
   const touching: NodeProto[] = [];
   for (const node of nodes) {
     // Nodes of an expansion (an unrolled LSTM's gates) take ordinary gradients in every rule set.
-    const rule = getGradient(node.opType, isExpansion(node) ? 'gradient' : rules, node.domain);
+    const rule = ruleFor(node.opType, isExpansion(node) ? 'gradient' : rules, node.domain);
     ruleOf.set(node, rule);
     if (!nodeReads(node).some((i) => reached.has(i))) continue;
     if (rule) {
@@ -289,7 +305,7 @@ export function unsupportedOperators(source: Uint8Array | ModelProto, options: P
 }
 
 /** Reverse-mode accumulation from `output` (seeded with `weights`) back to each `wrt` tensor. */
-function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt: readonly string[], rules: RuleSet): string[] {
+function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt: readonly string[], rules: Rules): string[] {
   const nodes = graph.graph.node;
   const opset = graph.opset;
   const { reached, relevant, ruleOf, missing } = analyse(graph, output, wrt, rules);

@@ -13,6 +13,7 @@ export { prune } from './passes/prune.js';
 export { foldConstants, foldableOps } from './passes/fold.js';
 export { hasShapeArithmetic } from './passes/specialise.js';
 export { getGradient, gradientOps, opKey, registerGradient, type GradContext, type GradientRule, type RuleSet } from './gradients/index.js';
+export { checkLrpRuleSpecs, lrpOps, registerLrpRule, UnsupportedLrpLayerError, type LrpLayerRule, type LrpOptions, type LrpRule } from './lrp/index.js';
 export { Emitter } from './emitter.js';
 export { DEFAULT_LIMITS, type BuildLimits } from './limits.js';
 export { Graph, type Dim, type ValueMeta } from './graph.js';

@@ -354,7 +354,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     });
     if (this.options.gradient === 'finite-difference') {
       if ((request.rule ?? 'gradient') !== 'gradient') {
-        throw new BackendError(`The ${request.rule} backward rule needs the gradient graph; it is not available with finite-difference gradients.`);
+        throw new BackendError(`The ${typeof request.rule === 'string' ? request.rule : 'LRP'} backward rule needs the gradient graph; it is not available with finite-difference gradients.`);
       }
       if (!this.warnedFiniteDifference) {
         this.warnedFiniteDifference = true;

@@ -10,6 +10,7 @@ import { GuidedBackprop } from './guided-backprop.js';
 import { GuidedGradCam } from './guided-grad-cam.js';
 import { KernelShap } from './kernel-shap.js';
 import { Lime } from './lime.js';
+import { LRP } from './lrp.js';
 import { NoiseTunnel, type AttributionMethod } from './noise-tunnel.js';
 import { Occlusion } from './occlusion.js';
 import { ShapleyValueSampling } from './shapley-value-sampling.js';
@@ -72,4 +73,5 @@ export const primaryMethods: Readonly<Record<string, MethodEntry>> = {
     },
   }), true),
   'feature-permutation': entry('FeaturePermutation', false, (model) => new FeaturePermutation(model), true),
+  lrp: entry('LRP', false, (model) => new LRP(model)),
 };

@@ -18,6 +18,8 @@ export type {
   GradientSource,
   LayerRef,
   LayerValue,
+  LrpLayerRule,
+  LrpRequest,
   Model,
   TensorOf,
 } from './model.js';

@@ -50,7 +50,26 @@ export interface ForwardResult<T> {
  * DeepLift (Rescale; the batch is inputs followed by their references, row i paired with row i + N),
  * guided backpropagation or deconvolution (both change only ReLU).
  */
-export type BackwardRule = 'gradient' | 'deeplift' | 'guided-backprop' | 'deconvolution';
+export type BackwardRule = 'gradient' | 'deeplift' | 'guided-backprop' | 'deconvolution' | LrpRequest;
+
+/**
+ * A layer's LRP rule (Captum's `EpsilonRule` (default ε = 1e-9), `GammaRule` (default γ = 0.25),
+ * `Alpha1_Beta0_Rule` and `IdentityRule`).
+ */
+export type LrpLayerRule =
+  | { readonly rule: 'epsilon'; readonly epsilon?: number }
+  | { readonly rule: 'gamma'; readonly gamma?: number; readonly setBiasToZero?: boolean }
+  | { readonly rule: 'alpha1beta0'; readonly setBiasToZero?: boolean }
+  | { readonly rule: 'identity' };
+
+/**
+ * Layer-wise relevance propagation as a backward rule: the "gradient" returned is the relevance of each
+ * `wrt` tensor for a relevance of `outputWeights` at the output (Captum's LRP before its scaling by the
+ * output). `rules` assigns rules by layer (node, tensor or module name); other layers take Captum's default.
+ */
+export interface LrpRequest {
+  readonly lrp: { readonly rules?: Readonly<Record<string, LrpLayerRule>> };
+}
 
 /** A forward pass followed by a vector-Jacobian product. */
 export interface GradientRequest<T> extends ForwardRequest<T> {
