@@ -1,5 +1,5 @@
 import { toNumbers, type BackwardRule, type GradientSource, type LayerRef, type Model } from '@attribution/tensor';
-import { normalizeArgs, repeatArgs, sliceArgs, sliceRows } from './args.js';
+import { normalizeArgs, repeatArgs, repeatInterleaveArgs, repeatRows, sliceArgs, sliceRows } from './args.js';
 import { exampleRanges } from './batching.js';
 import { prepareInputs, type PreparedInputs } from './inputs.js';
 import { checkOutput, probeModel } from './model-calls.js';
@@ -201,4 +201,46 @@ export async function deepLiftPass<T>(
     fInputs,
     fBaselines,
   };
+}
+
+/** Every example paired with every reference row of a baseline distribution (DeepLiftShap and its layer and neuron forms). */
+export interface ReferencePairs<T> {
+  /** Examples. */
+  readonly n: number;
+  /** Reference rows. */
+  readonly refs: number;
+  /** Each input with every example repeated `refs` times in a row (`[n·refs, …]`). */
+  readonly pairs: T[];
+  /** The distribution tiled `n` times, aligned with {@link pairs}. */
+  readonly references: T[];
+  /** The call on the `n·refs` pairs: inputs, arguments and target repeated alike. */
+  readonly call: TargetCall<T>;
+}
+
+/**
+ * Pairs every example of `call` with every row of the reference distribution, as Captum's DeepLiftShap expands
+ * inputs and baselines before one DeepLift pass. Tensors are owned by `scope`.
+ */
+export function pairWithReferences<T>(model: Model<T>, call: TargetCall<T>, distribution: readonly T[], refs: number, scope: Scope<T>): ReferencePairs<T> {
+  const b = model.backend;
+  const n = call.x.batchSize;
+  const pairs = call.x.tensors.map((x) => scope.track(repeatRows(b, x, refs)));
+  const references = distribution.map((d) => scope.track(b.tile(d, b.shape(d).map((_, k) => (k === 0 ? n : 1)))));
+  return {
+    n,
+    refs,
+    pairs,
+    references,
+    call: {
+      x: { tensors: pairs, single: call.x.single, batchSize: n * refs, shapes: pairs.map((p) => b.shape(p)) },
+      args: repeatInterleaveArgs(b, call.args, refs, scope),
+      selection: call.selection.repeatInterleave(refs),
+    },
+  };
+}
+
+/** The mean over the reference rows of per-pair attributions `[n·refs, …]` → `[n, …]`, owned by `scope`. */
+export function meanOverReferences<T>(model: Model<T>, perPair: T, n: number, refs: number, scope: Scope<T>): T {
+  const b = model.backend;
+  return scope.track(b.tidy(() => b.mean(b.reshape(perPair, [n, refs, ...b.shape(perPair).slice(1)]), 1)));
 }

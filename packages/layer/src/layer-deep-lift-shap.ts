@@ -8,8 +8,8 @@ import {
   deepLiftPass,
   prepareDistribution,
   prepareTargetCall,
-  repeatInterleaveArgs,
-  repeatRows,
+  meanOverReferences,
+  pairWithReferences,
   withScope,
   type BaselineDistribution,
   type MultiplyByInputsOptions,
@@ -52,15 +52,7 @@ export class LayerDeepLiftShap<T> extends LayerAttribution<T> {
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope, false, false);
       const dist = await prepareDistribution(b, options.baselines, call.x, 2);
-      const n = call.x.batchSize;
-      const refs = dist.rows;
-      const pairs = call.x.tensors.map((x) => scope.track(repeatRows(b, x, refs)));
-      const references = dist.tensors.map((d) => scope.track(b.tile(d, b.shape(d).map((_, k) => (k === 0 ? n : 1)))));
-      const expanded = {
-        x: { tensors: pairs, single: call.x.single, batchSize: n * refs, shapes: pairs.map((p) => b.shape(p)) },
-        args: repeatInterleaveArgs(b, call.args, refs, scope),
-        selection: call.selection.repeatInterleave(refs),
-      };
+      const { n, refs, references, call: expanded } = pairWithReferences(model, call, dist.tensors, dist.rows, scope);
       const ref = this.ref(toInput);
       const pass = await deepLiftPass(model, expanded, references, scope, { ...options, maxRows }, { wrt: [ref], capture: [ref] });
       const m = pass.multipliers[0] as T;
@@ -68,7 +60,7 @@ export class LayerDeepLiftShap<T> extends LayerAttribution<T> {
         ? scope.track(b.tidy(() => b.mul(b.sub(pass.capturedInputs[0] as T, pass.capturedBaselines[0] as T), m)))
         : m;
       const totals = await attributionSums(b, [perPair]);
-      const attributions = scope.track(b.tidy(() => b.mean(b.reshape(perPair, [n, refs, ...b.shape(perPair).slice(1)]), 1)));
+      const attributions = meanOverReferences(model, perPair, n, refs, scope);
       const delta = returnDelta ? convergenceDelta(b, totals, pass.fBaselines, pass.fInputs) : undefined;
       return { attributions: scope.release(attributions), delta };
     });

@@ -5,8 +5,8 @@ import {
   checkRowLimit,
   deepLiftPass,
   prepareDistribution,
-  repeatInterleaveArgs,
-  repeatRows,
+  meanOverReferences,
+  pairWithReferences,
   restoreStructure,
   withScope,
   type BaselineDistribution,
@@ -49,22 +49,15 @@ export class NeuronDeepLiftShap<T> extends NeuronAttribution<T> {
     return withScope(b, async (scope) => {
       const call = await this.prepareNeuron(inputs, options, scope);
       const dist = await prepareDistribution(b, options.baselines, call.x, 2);
-      const n = call.x.batchSize;
-      const refs = dist.rows;
-      const pairs = call.x.tensors.map((x) => scope.track(repeatRows(b, x, refs)));
-      const references = dist.tensors.map((d) => scope.track(b.tile(d, b.shape(d).map((_, k) => (k === 0 ? n : 1)))));
-      const expanded = {
-        x: { tensors: pairs, single: call.x.single, batchSize: n * refs, shapes: pairs.map((p) => b.shape(p)) },
-        args: repeatInterleaveArgs(b, call.args, refs, scope),
-        selection: call.selection.repeatInterleave(refs),
-      };
+      const { n, refs, pairs, references, call: paired } = pairWithReferences(this.model, call, dist.tensors, dist.rows, scope);
+      const expanded = { ...paired, selection: call.selection.repeatInterleave(refs) };
       const spec = call.spec.selection ? { ...call.spec, selection: call.spec.selection.repeatInterleave(refs) } : call.spec;
       const pass = await deepLiftPass(this.model, expanded, references, scope, { ...options, maxRows }, spec);
       const perPair = this.multipliesByInputs
         ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(pairs[i] as T, references[i] as T), m))))
         : pass.multipliers;
       await attributionSums(b, perPair);
-      const attributions = perPair.map((a) => scope.track(b.tidy(() => b.mean(b.reshape(a, [n, refs, ...b.shape(a).slice(1)]), 1))));
+      const attributions = perPair.map((a) => meanOverReferences(this.model, a, n, refs, scope));
       return { attributions: restoreStructure(call.x, scope.release(attributions)) };
     });
   }

@@ -9,8 +9,8 @@ import {
   deepLiftPass,
   prepareDistribution,
   prepareTargetCall,
-  repeatInterleaveArgs,
-  repeatRows,
+  meanOverReferences,
+  pairWithReferences,
   restoreStructure,
   withScope,
   type BaselineDistribution,
@@ -51,23 +51,13 @@ export class DeepLiftShap<T> extends Attribution<T> {
     return withScope(b, async (scope) => {
       const call = await prepareTargetCall(model, inputs, options, scope);
       const dist = await prepareDistribution(b, options.baselines, call.x, 2);
-      const n = call.x.batchSize;
-      const refs = dist.rows;
-      const pairs = call.x.tensors.map((x) => scope.track(repeatRows(b, x, refs)));
-      const references = dist.tensors.map((d) => scope.track(b.tile(d, b.shape(d).map((_, k) => (k === 0 ? n : 1)))));
-      const expanded = {
-        x: { tensors: pairs, single: call.x.single, batchSize: n * refs, shapes: pairs.map((p) => b.shape(p)) },
-        args: repeatInterleaveArgs(b, call.args, refs, scope),
-        selection: call.selection.repeatInterleave(refs),
-      };
+      const { n, refs, pairs, references, call: expanded } = pairWithReferences(model, call, dist.tensors, dist.rows, scope);
       const pass = await deepLiftPass(model, expanded, references, scope, { ...options, maxRows });
       const perPair = this.multipliesByInputs
         ? pass.multipliers.map((m, i) => scope.track(b.tidy(() => b.mul(b.sub(pairs[i] as T, references[i] as T), m))))
         : pass.multipliers;
       const totals = await attributionSums(b, perPair);
-      const attributions = perPair.map((a) =>
-        scope.track(b.tidy(() => b.mean(b.reshape(a, [n, refs, ...b.shape(a).slice(1)]), 1))),
-      );
+      const attributions = perPair.map((a) => meanOverReferences(model, a, n, refs, scope));
       const delta = returnDelta ? convergenceDelta(b, totals, pass.fBaselines, pass.fInputs) : undefined;
       return { attributions: restoreStructure(call.x, scope.release(attributions)), delta };
     });
