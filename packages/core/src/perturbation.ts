@@ -373,3 +373,15 @@ export async function ablateFeatures<T>(
   });
   return attr;
 }
+
+/** A random permutation of `0 … n−1` that is not the identity (FeaturePermutation's shuffles; `n ≥ 2`). */
+export function derangedOrder(n: number, rng: { int(n: number): number }): Int32Array {
+  for (;;) {
+    const p = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [p[i], p[j]] = [p[j] as number, p[i] as number];
+    }
+    if (p.some((v, i) => v !== i)) return p;
+  }
+}

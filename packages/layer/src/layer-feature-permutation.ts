@@ -1,6 +1,7 @@
 import type { Model } from '@attribution/tensor';
 import { ArgumentError, createRandom } from '@attribution/tensor';
 import {
+  derangedOrder,
   RUN_OPTION_NAMES,
   attributionTensors,
   checkBoolean,
@@ -91,17 +92,5 @@ export class LayerFeaturePermutation<T> extends LayerAttribution<T> {
       const [t] = attributionTensors(b, attr, [shape], scope);
       return { attributions: scope.release(t as T) };
     });
-  }
-}
-
-/** A random permutation of `0 … n−1` that is not the identity (as FeaturePermutation draws them). */
-function derangedOrder(n: number, rng: { int(n: number): number }): Int32Array {
-  for (;;) {
-    const p = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [p[i], p[j]] = [p[j] as number, p[i] as number];
-    }
-    if (p.some((v, i) => v !== i)) return p;
   }
 }

@@ -6,6 +6,7 @@ import {
   checkPerturbationsPerEval,
   checkSeed,
   creditFeature,
+  derangedOrder,
   exampleSizes,
   maskFeatures,
   preparePerturbationCall,
@@ -66,17 +67,5 @@ export class FeaturePermutation<T> extends Attribution<T> {
       const shapes = call.x.shapes.map((s) => [n * k, ...s.slice(1)]);
       return { attributions: restoreStructure(call.x, scope.release(attributionTensors(b, attr, shapes, scope))) };
     });
-  }
-}
-
-/** A random permutation of `0 … n−1` that is not the identity. */
-function derangedOrder(n: number, rng: { int(n: number): number }): Int32Array {
-  for (;;) {
-    const p = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [p[i], p[j]] = [p[j] as number, p[i] as number];
-    }
-    if (p.some((v, i) => v !== i)) return p;
   }
 }
