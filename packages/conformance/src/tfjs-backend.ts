@@ -43,8 +43,6 @@ export function tfjsUnderTest(): BackendUnderTest<tf.Tensor> & { modelSync(name:
     tensor: tfjsTensor,
     layerName: tfjsLayerName,
     release: (tensors) => tf.dispose([...tensors]),
-    // LRP's backward rule exists for ONNX models only so far.
-    unsupportedMethods: ['lrp', 'layer-lrp'],
     dispose() {
       for (const e of built.values()) e.dispose();
       built.clear();

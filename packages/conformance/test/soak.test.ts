@@ -60,7 +60,7 @@ const primaryPlans: Record<string, Plan> = {
   lime: { model: 'mlp', options: (t) => ({ target, featureMask: groups(t), nSamples: 8, seed: 4 }) },
   'noise-tunnel': { model: 'mlp', options: () => ({ target, baseMethod: 'saliency', nSamples: 3, stdevs: 0.1, seed: 5 }) },
   'feature-permutation': { model: 'mlp', options: (t) => ({ target, featureMask: groups(t), seed: 6 }) },
-  lrp: { model: 'mlp', options: () => ({ target, returnConvergenceDelta: true }), onnxOnly: true },
+  lrp: { model: 'mlp', options: () => ({ target, returnConvergenceDelta: true }) },
 };
 
 const layerPlans: Record<string, Plan> = {
@@ -75,7 +75,7 @@ const layerPlans: Record<string, Plan> = {
   'layer-gradient-shap': { model: 'mlp', layer: H1, options: (t) => ({ target, baselines: distribution(t), nSamples: 4, seed: 7 }) },
   'layer-deep-lift-shap': { model: 'mlp', layer: H1, options: (t) => ({ target, baselines: distribution(t) }) },
   'layer-feature-permutation': { model: 'mlp', layer: H1, options: () => ({ target, seed: 3 }) },
-  'layer-lrp': { model: 'mlp', layer: H1, options: () => ({ target, returnConvergenceDelta: true }), onnxOnly: true },
+  'layer-lrp': { model: 'mlp', layer: H1, options: () => ({ target, returnConvergenceDelta: true }) },
 };
 
 const neuronPlans: Record<string, Plan> = {

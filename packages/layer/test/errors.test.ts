@@ -97,14 +97,10 @@ describe('options', () => {
   });
 });
 
-/** Methods the tfjs backend refuses (LRP's backward rule exists for ONNX models only; see layer-lrp.test.ts). */
-const ONNX_ONLY = new Set(['layer-lrp']);
-
 describe('batch bounds', () => {
   it('no model call sees more rows than the batch option allows', async () => {
     const two = tf.tensor2d([[1, 2, 3], [0, 9, 1]]);
     for (const [name, method] of Object.entries(layerMethods)) {
-      if (ONNX_ONLY.has(name)) continue;
       const { model, calls } = recordingModel(ml);
       const limit = name === 'layer-feature-ablation' || name === 'layer-feature-permutation' ? { perturbationsPerEval: 2 } : { internalBatchSize: 4 };
       const result = await method.create(model, 'linear1').attribute([two], { ...optionsFor(name), ...limit });
@@ -119,7 +115,6 @@ describe('batch bounds', () => {
 describe('memory', () => {
   it('every layer method frees what it allocates', async () => {
     for (const [name, method] of Object.entries(layerMethods)) {
-      if (ONNX_ONLY.has(name)) continue;
       // LayerFeaturePermutation permutes across the batch: it needs two examples.
       const x = name === 'layer-feature-permutation' ? I2 : P;
       expect(await leakedBy(() => method.create(ml, 'linear1').attribute([x], optionsFor(name))), name).toBe(0);

@@ -78,7 +78,7 @@ export function lrpDelta<T>(b: Backend<T>, outputs: Float64Array, totals: Float6
  * relevance at the top; each layer passes it back to its input by its rule — epsilon:
  * `R_x = x ⊙ Wᵀ(R_z / (z + ε·sign z))`, gamma: the same with `W + γ·W⁺`, alpha1beta0: with `W⁺`,
  * identity: `R_x = R_z` — and the attributions are the relevance at the inputs. One gradient call with the
- * LRP backward rule (ONNX models; other backends refuse it).
+ * LRP backward rule (ONNX models through onnx-grad's LRP rule set; TensorFlow.js models through the tape).
  */
 export class LRP<T> extends Attribution<T> {
   override get multipliesByInputs(): boolean {

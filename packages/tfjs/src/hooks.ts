@@ -29,6 +29,8 @@ export class HookContext {
   readonly captured = new Map<string, tf.Tensor>();
   /** The layer (its path) that recorded each gradient-tape node, by node id: the innermost layer. */
   readonly layerOfTapeNode = new Map<number, string>();
+  /** Tape position at the last tap of a function model: the nodes recorded since belong to the next tap's layer. */
+  private lastTap = -1;
 
   constructor(
     private readonly capture: ReadonlySet<string>,
@@ -82,8 +84,17 @@ export class HookContext {
       throw new ArgumentError('tap(name, tensor)', 'a layer name and a tf.Tensor', `${describeValue(name)} and ${describeValue(value)}`);
     }
     if (!Number.isInteger(index) || index < 0) throw new ArgumentError('tap(name, tensor, index)', 'a non-negative integer output index', describeValue(index));
-    return this.hook(layerKey({ layer: name, index }), value);
+    // The ops since the previous tap computed this layer (function models run their layers in sequence).
+    if (this.lastTap >= 0) this.attributeTape(this.lastTap, name);
+    const out = this.hook(layerKey({ layer: name, index }), value);
+    this.lastTap = this.tapeLength();
+    return out;
   };
+
+  /** Marks the tape position where a function model starts running (its first layer's ops follow). */
+  startTaps(): void {
+    this.lastTap = this.tapeLength();
+  }
 
   /** Throws when a requested layer tensor was never met, listing those that were. */
   checkAllSeen(keys: Iterable<string>, available: readonly string[] = this.seen): void {

@@ -32,7 +32,9 @@ interface TapeNodeLike {
   gradient?: (dys: tf.Tensor[]) => Record<string, () => tf.Tensor>;
 }
 
-const FUSED = [tf.FusedConv2D, tf.FusedDepthwiseConv2D, tf._FusedMatMul, tf.FusedBatchNorm] as const;
+const FUSED: readonly string[] = [tf.FusedConv2D, tf.FusedDepthwiseConv2D, tf._FusedMatMul, tf.FusedBatchNorm];
+/** Kernels whose attributes are remembered too: LRP re-runs them with modified weights (see lrp.ts). */
+const RECORDED: readonly string[] = [...FUSED, tf.Conv2D, tf.DepthwiseConv2dNative, tf.BatchMatMul];
 
 /** Attributes of fused kernels run while recording, by the data id of their output. */
 const calls = new WeakMap<object, FusedCall>();
@@ -42,11 +44,16 @@ const patched = new WeakSet<object>();
 const wrappers = new WeakSet<tf.KernelFunc>();
 let recording = 0;
 
+/** The kernel and attributes that computed `t` while recording, for the kernels remembered (undefined otherwise). */
+export function kernelCall(t: tf.Tensor): { readonly kernel: string; readonly attrs: tf.NamedAttrMap } | undefined {
+  return calls.get(t.dataId);
+}
+
 /** Wraps the fused kernels of every registered backend (again for backends registered later; idempotent). */
 export function wrapFusedKernels(): void {
   const backends = Object.keys((tf.engine() as unknown as { registryFactory: Record<string, unknown> }).registryFactory ?? {});
   for (const backendName of backends) {
-    for (const kernelName of FUSED) {
+    for (const kernelName of RECORDED) {
       const config = tf.getKernel(kernelName, backendName);
       if (!config || wrappers.has(config.kernelFunc)) continue;
       const original = config.kernelFunc;
@@ -181,7 +188,7 @@ export function useInputOnlyGradients(from = 0): void {
     // The node's output is the kernel's (reshaped for 3-D operands: same data); its saved copy may not be (wasm clones).
     const out = node.outputs[0];
     const call = out ? calls.get(out.dataId) : undefined;
-    if (!call) continue;
+    if (!call || !FUSED.includes(call.kernel)) continue;
     const gradient = call.kernel === tf.FusedBatchNorm ? batchNormGradient(node, call) : inputOnlyGradient(node, call);
     if (gradient) {
       node.gradient = gradient;

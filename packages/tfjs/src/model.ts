@@ -12,6 +12,7 @@ import {
   type ForwardResult,
   type GradientRequest,
   type GradientResult,
+  type GradientSource,
   type LayerRef,
   type Model,
 } from '@attribution/tensor';
@@ -19,6 +20,7 @@ import { isTfTensor, tfjsBackend } from './backend.js';
 import { HookContext, failureHint, hasLayerGraph, layerDataFormat, layerKey, layerPaths, nameBackwardFailures, namedFailures, runLayersModel } from './hooks.js';
 import { graphDataFormat, graphLayerNames, graphTensorName, runGraphModel, type GraphModelInternals } from './graph.js';
 import { withBackwardRule } from './rules.js';
+import { TapeKeeper, applyLrpRules, isLrp, layerOfKey, tapeNode } from './lrp.js';
 import { registerMissingKernels } from './kernels.js';
 import { recordingGradients, tapeLength, useInputOnlyGradients, wrapFusedKernels } from './input-gradients.js';
 
@@ -336,14 +338,43 @@ export class TfjsModel implements Model<tf.Tensor> {
     }
   }
 
+  /**
+   * LRP on a function model: the input of a tapped layer is read at the tap before it (a model input for the
+   * first tap), which the tape check in `gradient` confirms feeds the layer.
+   */
+  private async lrpLayerInputs(request: GradientRequest<tf.Tensor>): Promise<{ request: GradientRequest<tf.Tensor>; feeds: Map<string, string> }> {
+    const feeds = new Map<string, string>();
+    if (this.kind !== 'function' || !isLrp(request.rule) || !request.wrt.some((s) => 'layer' in s && (s.side ?? 'output') === 'input')) return { request, feeds };
+    const probe = await this.forward({ inputs: request.inputs, args: request.args });
+    tf.dispose([probe.output, ...probe.captured]);
+    const seen = this.lastLayers;
+    const wrt = request.wrt.map((s): GradientSource => {
+      if (!('layer' in s) || (s.side ?? 'output') !== 'input') return s;
+      const at = seen.indexOf(s.layer);
+      if (at < 0 || (s.index ?? 0) !== 0) {
+        throw new ArgumentError('layer', 'the first input of a layer tapped by the model', `input ${s.index ?? 0} of '${s.layer}'`);
+      }
+      if (at === 0) return { input: 0 };
+      const before = seen[at - 1] as string;
+      feeds.set(before, s.layer);
+      const index = before === layerOfKey(before) ? 0 : Number(before.slice(layerOfKey(before).length + 1));
+      return { layer: layerOfKey(before), index };
+    });
+    return { request: { ...request, wrt }, feeds };
+  }
+
   async gradient(given: GradientRequest<tf.Tensor>): Promise<GradientResult<tf.Tensor>> {
-    const request = this.canonical(given);
+    const lrpInputs = await this.lrpLayerInputs(this.canonical(given));
+    const request = lrpInputs.request;
     const layerSources = request.wrt.filter((s): s is LayerRef => 'layer' in s);
     const refs = [...layerSources, ...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref), ...(request.of ? [request.of] : [])];
     const layered = this.checkRequest(request, refs);
     const replace = new Map((request.replace ?? []).map((r) => [layerKey(r.ref), r.value] as const));
     const ofKey = request.of ? layerKey(request.of) : undefined;
-    const capture = new Set([...(request.capture ?? []).map(layerKey), ...(ofKey ? [ofKey] : [])]);
+    const lrp = isLrp(request.rule) ? request.rule : undefined;
+    if (lrp && (request.of || request.select)) throw new ArgumentError('rule', 'LRP of the model output (no `of` or `select`)', 'an LRP rule with `of` or `select`');
+    // LRP returns relevances: each gradient times the value differentiated (layer values are captured for it).
+    const capture = new Set([...(request.capture ?? []).map(layerKey), ...(ofKey ? [ofKey] : []), ...(lrp ? layerSources.map(layerKey) : [])]);
     const signature = request.inputs.map((t) => t.shape.join('x')).join('|');
     // Layers not replaced get a zero "delta" added: the gradient wrt the delta is the gradient wrt the layer.
     const missing = layerSources.map(layerKey).filter((k) => !replace.has(k) && !this.layerShapes.has(`${k}|${signature}`));
@@ -372,9 +403,12 @@ export class TfjsModel implements Model<tf.Tensor> {
     });
     let captured: tf.Tensor[] = [];
     let output: tf.Tensor | undefined;
+    let lrpValues: tf.Tensor[] = [];
+    const keeper = lrp ? new TapeKeeper() : undefined;
     try {
       const f = (...vars: tf.Tensor[]): tf.Tensor => {
         const start = tapeLength();
+        keeper?.start();
         const inputs = [...request.inputs];
         const rep = new Map(replace);
         const deltas = new Map<string, tf.Tensor>();
@@ -385,6 +419,7 @@ export class TfjsModel implements Model<tf.Tensor> {
           else deltas.set(layerKey(s), v);
         });
         const ctx = new HookContext(capture, rep, deltas);
+        ctx.startTaps();
         const out = this.run(inputs, request.args ?? [], ctx, layered, refs);
         ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()], this.kind === 'function' ? ctx.seen : this.available());
         this.remember(ctx, request.inputs);
@@ -393,6 +428,17 @@ export class TfjsModel implements Model<tf.Tensor> {
         if (ofKey) output = tf.keep(tf.clone(out));
         const y = request.select ? checkSelected(request.select(differentiated), differentiated) : differentiated;
         useInputOnlyGradients(start);
+        if (lrp) {
+          lrpValues = request.wrt.map((s, k) => tf.keep(tf.clone('input' in s ? (vars[k] as tf.Tensor) : (ctx.captured.get(layerKey(s)) ?? (vars[k] as tf.Tensor)))));
+          const layers = this.kind === 'function' ? [...new Set(ctx.seen.map(layerOfKey))] : this.available();
+          for (const [before, layer] of lrpInputs.feeds) {
+            const value = ctx.captured.get(before);
+            const fed = [...ctx.layerOfTapeNode].some(([id, l]) => l === layer && Object.values(tapeNode(start, id)?.inputs ?? {}).some((t) => t === value));
+            if (!fed) throw new ArgumentError('layer', `a layer fed by the layer tapped before it ('${layerOfKey(before)}'), for its input`, `the input of '${layer}'`);
+          }
+          keeper?.stop();
+          applyLrpRules({ request: lrp, start, sources: vars, deltas: [...deltas.values()], output: y, layerOf: ctx.layerOfTapeNode, layers, keeper: keeper as TapeKeeper });
+        }
         nameBackwardFailures(start, ctx.layerOfTapeNode);
         return y;
       };
@@ -401,6 +447,11 @@ export class TfjsModel implements Model<tf.Tensor> {
       wrapFusedKernels();
       const { value, grads } = withBackwardRule(request.rule, () => recordingGradients(() => tf.tidy(() => tf.valueAndGrads(f)(xs, request.outputWeights))));
       if (output) tf.dispose(value);
+      if (lrp) {
+        const relevances = grads.map((g, k) => tf.tidy(() => tf.mul(g, tf.reshape(lrpValues[k] as tf.Tensor, g.shape))));
+        tf.dispose(grads);
+        return { output: output ?? value, captured, gradients: relevances };
+      }
       return { output: output ?? value, captured, gradients: grads };
     } catch (e) {
       releaseAbandonedTape();
@@ -408,6 +459,8 @@ export class TfjsModel implements Model<tf.Tensor> {
       throw wrapFailure(e, 'the gradient computation', this.describe(), () => this.disposedWeight());
     } finally {
       tf.dispose(owned);
+      tf.dispose(lrpValues);
+      keeper?.dispose();
     }
   }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, type BackwardRule } from '@attribution/tensor';
+import type { BackwardRule } from '@attribution/tensor';
 
 /** Captum's threshold below which DeepLift keeps the ordinary gradient. */
 const EPSILON = 1e-10;
@@ -137,9 +137,8 @@ function overridesFor(rule: BackwardRule): tf.GradConfig[] {
  * gradients afterwards — also when `fn` throws — so no other call ever sees them.
  */
 export function withBackwardRule<R>(rule: BackwardRule | undefined, fn: () => R): R {
-  if (typeof rule === 'object') {
-    throw new BackendError('LRP (layer-wise relevance propagation) is not supported by the TensorFlow.js backend yet; use an ONNX model.');
-  }
+  // LRP rewrites the recorded tape's gradients instead (lrp.ts).
+  if (typeof rule === 'object') return fn();
   const overrides = overridesFor(rule ?? 'gradient');
   if (overrides.length === 0) return fn();
   const saved = overrides.map((o) => [o.kernelName, tf.getGradient(o.kernelName)] as const);
