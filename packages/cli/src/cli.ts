@@ -192,6 +192,13 @@ async function inspect(modelPath: string, o: { layers?: boolean }, io: Io): Prom
       "  perturbation methods work on this model; for gradient methods pass --gradient finite-difference (two forward passes per input element), or attribute to a layer after these operators",
     );
   }
+  if (s.differentiated.length > 0 && s.unsupported.length === 0 && s.lrpUnsupported) {
+    lines.push(
+      s.lrpUnsupported.length === 0
+        ? 'lrp: every layer on the way has a default rule'
+        : `lrp (Captum's default rules) refuses: ${s.lrpUnsupported.map((u) => `${u.opType} (${u.count} node${u.count === 1 ? '' : 's'}, first '${u.node}')`).join('; ')}; give each a rule with --options '{"rules": {"<node>": {"rule": "identity"}}}' (or epsilon, gamma, alpha1beta0), or use another method`,
+    );
+  }
   if (o.layers) lines.push('layers (tensors to pass as --layer):', ...s.layers.map((l) => `  ${l.name}  ${l.op} ${dims(l.shape)}`));
   else lines.push(`${s.layers.length} layer tensors (list them with --layers)`);
   io.out(`${lines.join('\n')}\n`);

@@ -157,7 +157,10 @@ describe('attribution CLI', () => {
     expect(r.out).toMatch(/x {2}float \[batch, 3, 64, 64\]/);
     expect(r.out).toMatch(/Conv +52 {2}yes/);
     expect(r.out).toMatch(/gradients of 'output' with respect to x: every operator on the way has a rule/);
+    // ReLU6 is no layer Captum's LRP has a rule for: every one is named, not only the last
+    expect(r.out).toMatch(/lrp \(Captum's default rules\) refuses: Clip \(35 nodes, first '\/features\/features.0\/features.0.2\/Clip'\)/);
     const layers = await run('inspect', digits, '--layers');
+    expect(layers.out).toMatch(/lrp: every layer on the way has a default rule/);
     expect(layers.out).toMatch(/layers \(tensors to pass as --layer\):\n {2}\/0\/Conv_output_0 {2}Conv \[batch, 16, 8, 8\]/);
   });
 

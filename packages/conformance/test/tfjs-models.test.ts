@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { LayerActivation, LayerGradCam, LayerIntegratedGradients, LayerAttribution } from '@attribution/layer';
-import { GuidedGradCam, Saliency } from '@attribution/primary';
+import { GuidedGradCam, LRP, Saliency } from '@attribution/primary';
 import { NeuronGradient } from '@attribution/neuron';
 import { ArgumentError, createRandom, listLayers, ModelError } from '@attribution/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,37 @@ describe('tf.GraphModel layers by node name', () => {
       await tf.setBackend('cpu');
     });
   }
+
+  it('LRP rules by node name: the graph model equals the network written as a tapped function', async () => {
+    const model = fromTfjs(graph);
+    // Relu6 has no default rule (Captum refuses it too): the refusal names the graph node.
+    await expect(new LRP(model).attribute(x, { target: 1 })).rejects.toThrow(/LRP has no rule for the TensorFlow.js op 'Relu6' in layer 'block\/relu'/);
+    // The same network as tfjs ops, each op tapped under its node's name.
+    const tapped = fromTfjs((t: tf.Tensor, tap: (n: string, v: tf.Tensor) => tf.Tensor) => {
+      const conv = tap('block/conv', tf.add(tf.conv2d(t as tf.Tensor4D, tf.tensor4d(w.conv, [3, 3, 2, 4]), 1, 'same'), tf.tensor1d(w.bias)));
+      const relu = tap('block/relu', tf.clipByValue(conv, 0, 6));
+      const dw = tap('block/dw', tf.depthwiseConv2d(relu as tf.Tensor4D, tf.tensor4d(w.dw, [3, 3, 4, 1]), 1, 'same'));
+      const pool = tap('pool', tf.mean(tap('block/relu2', tf.relu(dw)), [1, 2]));
+      const skip = tap('skip', tf.matMul(tap('skip/mean', tf.mean(t, [1, 2])) as tf.Tensor2D, tf.tensor2d(w.skip, [2, 3])));
+      const logits = tap('logits/BiasAdd', tf.add(tap('logits/MatMul', tf.matMul(pool as tf.Tensor2D, tf.tensor2d(w.dense, [4, 3]))), tf.tensor1d(w.denseBias)));
+      return tap('logits', tf.add(logits, skip));
+    });
+    const sets = [
+      { 'block/relu': { rule: 'identity' } },
+      { 'block/relu': { rule: 'identity' }, 'block/conv': { rule: 'gamma', gamma: 0.5 }, 'block/dw': { rule: 'alpha1beta0' }, 'logits/MatMul': { rule: 'epsilon', epsilon: 0.1 } },
+    ] as const;
+    const results: tf.Tensor[] = [];
+    for (const rules of sets) {
+      const got = await new LRP(model).attribute(x, { target: 1, rules });
+      const want = await new LRP(tapped).attribute(x, { target: 1, rules });
+      await close(got.attributions, want.attributions, 1e-4);
+      results.push(got.attributions, want.attributions);
+    }
+    // The rules took effect: gamma, alpha-beta and a large epsilon change the relevances.
+    const diff = tf.max(tf.abs(tf.sub(results[0] as tf.Tensor, results[2] as tf.Tensor)));
+    expect((await diff.data())[0]).toBeGreaterThan(1e-3 * Math.max(...Array.from(await (results[0] as tf.Tensor).abs().data())));
+    tf.dispose([...results, diff]);
+  });
 
   it('an unknown node lists candidates; a weight is not a layer', async () => {
     const model = fromTfjs(graph);

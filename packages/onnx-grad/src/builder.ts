@@ -338,7 +338,9 @@ function backward(graph: Graph, e: Emitter, output: string, weights: string, wrt
       // other failures (unknown shapes after it) are its consequences.
       if (error instanceof UnsupportedOperatorError) refused.push({ node, detail: error.operators[0]?.detail });
       else if (refused.length === 0) throw error;
-      continue;
+      // Zeros stand in for the refused node's input gradients, so that the nodes before it are visited and
+      // refused too (the model is not built).
+      grads = node.input.map((name, i) => (needed.includes(i) ? e.zerosLike(name) : undefined));
     }
     for (const i of needed) {
       const gi = grads[i];

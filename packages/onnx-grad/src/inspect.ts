@@ -24,6 +24,13 @@ export interface ModelSummary {
    * models with integer inputs such as token ids, the tensors that first turn them into floats).
    */
   readonly unsupported: readonly UnsupportedOperator[];
+  /**
+   * The operators LRP would refuse with its default rules (Captum's: linear, convolution, pooling and
+   * batch-norm layers, ReLU/Tanh/Dropout passing relevance), in the same gradient model; empty when it
+   * runs, and when no floating-point input is differentiated; undefined when it could not be told (weights
+   * in external data).
+   */
+  readonly lrpUnsupported?: readonly UnsupportedOperator[];
   /** The tensors that gradient check differentiated. */
   readonly differentiated: readonly string[];
   /** The float tensors the nodes compute, in graph order: the layers layer and neuron methods can explain. */
@@ -59,9 +66,16 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
   const inputShapes = hasShapeArithmetic(graph)
     ? Object.fromEntries(graph.inputs.map((vi) => [vi.name, (graph.info(vi.name).shape ?? []).map(size)]))
     : undefined;
-  const unsupported = differentiated.length > 0 && isFloatType(graph.info(graph.graph.output[0]?.name ?? '').elemType)
-    ? unsupportedOperators(source instanceof Uint8Array ? source : graph.model, { wrt: differentiated, inputShapes })
-    : [];
+  const checkable = differentiated.length > 0 && isFloatType(graph.info(graph.graph.output[0]?.name ?? '').elemType);
+  const model = source instanceof Uint8Array ? source : graph.model;
+  const unsupported = checkable ? unsupportedOperators(model, { wrt: differentiated, inputShapes }) : [];
+  let lrpUnsupported: UnsupportedOperator[] | undefined = [];
+  try {
+    if (checkable) lrpUnsupported = unsupportedOperators(model, { wrt: differentiated, inputShapes, rules: { lrp: {} } });
+  } catch {
+    // LRP's rules read weights the summary cannot (external data): undetermined.
+    lrpUnsupported = undefined;
+  }
   // Not refused: a rule, a decomposition, or not on a differentiable path of this model.
   const refused = new Set(unsupported.map((u) => u.opType));
   return {
@@ -71,6 +85,7 @@ export function inspectModel(source: Uint8Array | ModelProto): ModelSummary {
     outputs: graph.graph.output.map((o) => describe(o.name)),
     ops: [...counts].sort((a, b) => b[1] - a[1]).map(([op, count]) => ({ op, count, gradient: !refused.has(op) })),
     unsupported,
+    lrpUnsupported,
     differentiated,
     layers: graph.graph.node.flatMap((n) => n.output.filter((o) => o && graph.isFloat(o)).map((name) => ({ name, op: n.opType, shape: graph.info(name).shape }))),
   };

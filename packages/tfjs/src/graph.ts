@@ -22,6 +22,7 @@ interface GraphNodeLike {
 export interface GraphModelInternals {
   execute(inputs: tf.NamedTensorMap, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
   readonly inputNodes: readonly string[];
+  readonly outputNodes?: readonly string[];
   readonly executor?: { readonly graph?: { readonly nodes?: Record<string, GraphNodeLike> } };
 }
 
@@ -139,5 +140,12 @@ export function runGraphModel(net: GraphModelInternals, inputs: readonly tf.Tens
     const value = ctx.replacement(key) ?? (feed[tensor] as tf.Tensor | undefined) ?? (net.execute({ ...feed }, tensor) as tf.Tensor);
     feed[tensor] = ctx.hook(key, value);
   }
-  return net.execute(feed);
+  if (!ctx.attributeGraphNodes || !net.outputNodes) return net.execute(feed);
+  // Every node's output too, so that the tape nodes each one records are attributed to it (LRP's rules by
+  // node name, and the names in its refusals).
+  const outputs = [...net.outputNodes];
+  const named = graphLayerNames(net).filter((n) => !(n in feed) && !outputs.includes(n));
+  const all = net.execute(feed, [...outputs, ...named]) as tf.Tensor[];
+  ctx.attributeTensors(new Map([...outputs, ...named].map((n, i) => [all[i] as tf.Tensor, n])));
+  return outputs.length === 1 ? (all[0] as tf.Tensor) : all.slice(0, outputs.length);
 }

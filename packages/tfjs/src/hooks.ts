@@ -53,6 +53,27 @@ export class HookContext {
     }
   }
 
+  /** Set for a GraphModel run whose tape nodes must be attributed to graph nodes (see {@link attributeTensors}). */
+  attributeGraphNodes = false;
+
+  /**
+   * Attributes tape nodes to the layers that computed the given tensors: the node that produced each tensor,
+   * and the nodes before it that only fed it (a graph node that runs several kernels), walking the tape back.
+   */
+  attributeTensors(layerOf: ReadonlyMap<tf.Tensor, string>): void {
+    const tape = activeTape() as unknown as { id: number; inputs: Record<string, tf.Tensor | null>; outputs: tf.Tensor[] }[] | null;
+    if (!tape) return;
+    const named = new Set([...layerOf.keys()].map((t) => t.id));
+    const owner = new Map([...layerOf].map(([t, layer]) => [t.id, layer]));
+    for (let i = tape.length - 1; i >= 0; i--) {
+      const node = tape[i] as (typeof tape)[number];
+      const layer = node.outputs.map((t) => owner.get(t.id)).find((l) => l !== undefined);
+      if (layer === undefined) continue;
+      if (!this.layerOfTapeNode.has(node.id)) this.layerOfTapeNode.set(node.id, layer);
+      for (const t of Object.values(node.inputs)) if (t && !named.has(t.id) && !owner.has(t.id)) owner.set(t.id, layer);
+    }
+  }
+
   /** The value given for a layer tensor, if it is replaced. */
   replacement(key: string): tf.Tensor | undefined {
     return this.replace.get(key);

@@ -419,6 +419,7 @@ export class TfjsModel implements Model<tf.Tensor> {
           else deltas.set(layerKey(s), v);
         });
         const ctx = new HookContext(capture, rep, deltas);
+        ctx.attributeGraphNodes = lrp !== undefined && this.kind === 'graph';
         ctx.startTaps();
         const out = this.run(inputs, request.args ?? [], ctx, layered, refs);
         ctx.checkAllSeen([...capture, ...rep.keys(), ...deltas.keys()], this.kind === 'function' ? ctx.seen : this.available());
