@@ -65,9 +65,9 @@ function ops(cache: Map<string, tf.Tensor>): Record<string, Op> {
 /**
  * Builds a TensorFlow.js function from a model's JSON graph. The function takes the graph inputs in order,
  * then a `tap`; every node output is tapped under the node's name, so layer methods can name any node.
- * `dispose()` frees the weights.
+ * `dispose()` frees the weights; `weights` holds them by `<node>.w` / `<node>.b` once the function has run (tfjs layouts: linear weights transposed to [in, out], convolution filters HWIO).
  */
-export function buildTfjsModel(graph: ModelGraph): ((...args: unknown[]) => tf.Tensor) & { dispose(): void } {
+export function buildTfjsModel(graph: ModelGraph): ((...args: unknown[]) => tf.Tensor) & { dispose(): void; readonly weights: ReadonlyMap<string, tf.Tensor> } {
   const cache = new Map<string, tf.Tensor>();
   const table = ops(cache);
   for (const node of graph.nodes) {
@@ -88,5 +88,5 @@ export function buildTfjsModel(graph: ModelGraph): ((...args: unknown[]) => tf.T
   tf.tidy(() => {
     fn(...graph.inputs.map((input) => tf.zeros(input.shape.map((d) => d ?? 1), input.dtype === 'int64' ? 'int32' : 'float32')));
   });
-  return Object.assign(fn, { dispose: () => tf.dispose([...cache.values()]) });
+  return Object.assign(fn, { dispose: () => tf.dispose([...cache.values()]), weights: cache as ReadonlyMap<string, tf.Tensor> });
 }

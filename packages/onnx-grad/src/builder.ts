@@ -13,7 +13,7 @@ import { prune } from './passes/prune.js';
 import { specialiseInputs, specialiseValues } from './passes/specialise.js';
 import { topoSort } from './passes/topo-sort.js';
 import { upgradeOpset } from './passes/upgrade.js';
-import { encodeModel, isFloatType, makeNode, makeValueInfo, type ModelProto, type NodeProto } from './proto.js';
+import { encodeModel, isFloatType, makeNode, makeValueInfo, toNumber, typeName, type ModelProto, type NodeProto } from './proto.js';
 import { checkLimit, type BuildLimits } from './limits.js';
 import { inferShapes } from './shapes.js';
 
@@ -27,6 +27,12 @@ export interface TransformOptions {
   readonly replace?: readonly string[];
   /** Tensors to return as extra outputs. */
   readonly capture?: readonly string[];
+  /**
+   * Floating-point initializers (weights) to turn into graph inputs of the same name: their values are fed
+   * at run time (the model's own, or another checkpoint's), and gradients may be taken with respect to them
+   * (list them in `wrt` too). Constant folding leaves whatever depends on them.
+   */
+  readonly params?: readonly string[];
   /**
    * How nonlinearities are differentiated (default `'gradient'`). `'deeplift'` expects a batch of inputs
    * followed by their references and uses DeepLift's Rescale rule; `'guided-backprop'` and
@@ -80,7 +86,8 @@ export const WEIGHTS_INPUT = '__attribution/w';
  * Builds a model that computes, in one run, the chosen output, the gradient of `sum(output ⊙ w)` with
  * respect to each `wrt` tensor (`w` is a new input fed at run time, so one model serves every target),
  * and the captured tensors. Tensors listed in `replace` become inputs. Nodes the outputs do not need are
- * dropped. Only input gradients are built; weights are constants.
+ * dropped. Weights are constants, except the initializers listed in `params`, which become inputs that may
+ * be differentiated.
  *
  * The passes, in order: calls of model-local functions expanded; topological sort; concrete input shapes (`inputShapes`) and values
  * (`inputValues`); shape inference; for gradients, models of opset 7–10 converted to opset 11; replaced
@@ -94,6 +101,7 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
   inlineFunctions(graph, source instanceof Uint8Array ? source : undefined);
   topoSort(graph.graph);
   graph.refresh();
+  if (options.params?.length) paramsToInputs(graph, options.params);
   if (options.inputShapes) specialiseInputs(graph, options.inputShapes, options.replace ?? []);
   if (options.inputValues && wantsGradients) specialiseValues(graph, options.inputValues);
   inferShapes(graph);
@@ -177,6 +185,24 @@ export function transformModel(source: Uint8Array | ModelProto, options: Transfo
   graph.refresh();
   const inputs = graph.inputs.map((vi) => ({ name: vi.name, ...metaOf(graph, vi.name) }));
   return { bytes: encodeModel(graph.model), output, weights, gradients, captured, inputs };
+}
+
+/** Turns initializers into graph inputs of the same name (see {@link TransformOptions.params}). */
+function paramsToInputs(graph: Graph, params: readonly string[]): void {
+  const g = graph.graph;
+  const floats = g.initializer.filter((t) => isFloatType(t.dataType)).map((t) => t.name);
+  for (const name of params) {
+    const init = graph.initializers.get(name);
+    if (!init || !isFloatType(init.dataType)) {
+      const listed = floats.slice(0, 8).map((n) => `'${n}'`).join(', ');
+      throw new ArgumentError('params', `floating-point initializers (weights) of the model (${floats.length} of them: ${listed}${floats.length > 8 ? ', …' : ''})`, `'${name}'${init ? ` of type ${typeName(init.dataType)}` : ''}`);
+    }
+    const dims = init.dims.map((d) => toNumber(d));
+    g.initializer = g.initializer.filter((t) => t.name !== name);
+    // Models of IR version < 4 list their initializers among the inputs too.
+    if (!g.input.some((i) => i.name === name)) g.input.push(makeValueInfo(name, init.dataType, dims));
+  }
+  graph.refresh();
 }
 
 function metaOf(graph: Graph, name: string): { elemType: number; shape?: Dim[] } {

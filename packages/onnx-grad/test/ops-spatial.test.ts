@@ -454,6 +454,34 @@ convCases.push([
   }),
 ]);
 
+convCases.push([
+  'Conv weights and bias differentiated (parameters as inputs): 1-D to 3-D, groups, depthwise, strides, pads, dilations, auto_pad, symbolic dims',
+  (rng) => {
+    const n = 1 + rng.int(3);
+    const group = pick(rng, [1, 2, 4]);
+    const depthwise = group === 4;
+    const cin = depthwise ? 4 : group * (1 + rng.int(2));
+    const cout = depthwise ? 4 * (1 + rng.int(2)) : group * (1 + rng.int(2));
+    const kernel = Array.from({ length: n }, () => 1 + rng.int(n === 3 ? 2 : 3));
+    const strides = kernel.map(() => 1 + rng.int(2));
+    const same = rng.next() < 0.25;
+    const dilations = same ? kernel.map(() => 1) : kernel.map(() => 1 + rng.int(2));
+    const geometry = same ? { auto_pad: pick(rng, ['SAME_LOWER', 'SAME_UPPER']), strides } : { strides, dilations, pads: [...kernel.map(() => rng.int(2)), ...kernel.map((k) => rng.int(k))] };
+    const sizes = kernel.map((k, i) => k * (dilations[i] as number) + 1 + rng.int(n === 3 ? 2 : 4));
+    const symbolic = !same && rng.next() < 0.3;
+    const w = weights(rng, [cout, cin / group, ...kernel]);
+    return {
+      nodes: [node('Conv', ['x', 'w', 'b'], ['y'], { group, kernel_shape: kernel, ...geometry })],
+      inputs: [
+        x([1 + rng.int(2), cin, ...sizes], symbolic ? { declared: ['n', cin, ...sizes.map((_, i) => `s${i}`)] } : {}),
+        { name: 'w', shape: w.dims.map(Number) },
+        { name: 'b', shape: [cout] },
+      ],
+      output: 'y',
+    };
+  },
+]);
+
 const layoutCases: Case[] = [
   ['DepthToSpace DCR', (rng) => ({ nodes: [node('DepthToSpace', ['x'], ['y'], { blocksize: 2 })], inputs: [x([1 + rng.int(2), 8, 2, 1 + rng.int(3)])], output: 'y' })],
   [

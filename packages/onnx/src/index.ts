@@ -11,7 +11,7 @@ export { HostTensor, type HostType } from './host-tensor.js';
 export { loadModelBytes, type ModelSource } from './source.js';
 export type { ExternalDataFolder } from './external-data.js';
 export { InvalidModelError, UnsupportedOperatorError } from '@attribution/onnx-grad';
-export { listLayers } from '@attribution/tensor';
+export { listLayers, listParameters, lastLayerParameters } from '@attribution/tensor';
 
 import type { TensorData } from '@attribution/tensor';
 import { HostTensor } from './host-tensor.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, Graph, InvalidModelError, hasShapeArithmetic, inferShapes, topoSort, transformModel, type BuildLimits, type Dim, type TransformedModel } from '@attribution/onnx-grad';
+import { DEFAULT_LIMITS, Graph, InvalidModelError, hasShapeArithmetic, inferShapes, proto, topoSort, transformModel, type BuildLimits, type Dim, type TransformedModel } from '@attribution/onnx-grad';
 import {
   ArgumentError,
   checkLabels,
@@ -16,6 +16,7 @@ import {
   type GradientResult,
   type LayerRef,
   type Model,
+  type ParameterInfo,
 } from '@attribution/tensor';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { externalReferences, inlineExternalData, type ExternalDataFolder } from './external-data.js';
@@ -92,6 +93,7 @@ export class OnnxModel implements Model<OnnxTensor> {
   /** The class names of the explained output's last axis (the `labels` option), if given. */
   readonly labels?: readonly string[];
   private readonly sessions = new Map<string, Promise<Compiled>>();
+  private readonly paramTensors = new Map<string, OrtTensor>();
   private readonly graph: Graph;
   /** The graph computes with its own shapes: gradient models are built per input shape, where that folds. */
   private readonly shapeDependent: boolean;
@@ -174,6 +176,35 @@ export class OnnxModel implements Model<OnnxTensor> {
     return this.layerNames();
   }
 
+  /** The floating-point initializers, in the order nodes first use them, each with its first node's name. */
+  async parameters(): Promise<readonly ParameterInfo[]> {
+    const seen = new Set<string>();
+    const list: ParameterInfo[] = [];
+    for (const node of this.graph.graph.node) {
+      for (const name of node.input) {
+        const t = this.graph.initializers.get(name);
+        if (!t || seen.has(name) || !proto.isFloatType(t.dataType)) continue;
+        seen.add(name);
+        list.push({ name, shape: t.dims.map(proto.toNumber), layer: node.name || (node.output[0] ?? '') });
+      }
+    }
+    return list;
+  }
+
+  /** An initializer's value as a tensor to feed (a parameter turned into an input), decoded once. */
+  private parameterTensor(name: string): OrtTensor {
+    let t = this.paramTensors.get(name);
+    if (!t) {
+      const init = this.graph.initializers.get(name) as proto.TensorProto;
+      const type = ELEM[init.dataType];
+      if (type !== 'float32' && type !== 'float64') throw new BackendError(`Parameter '${name}' has type ${proto.typeName(init.dataType)}; gradients with respect to parameters need float32 or float64 weights.`);
+      const values = proto.tensorValues(init);
+      t = new this.ort.Tensor(type, type === 'float32' ? Float32Array.from(values) : Float64Array.from(values), init.dims.map(proto.toNumber));
+      this.paramTensors.set(name, t);
+    }
+    return t;
+  }
+
   private compiled(
     wrt: readonly string[],
     replace: readonly string[],
@@ -182,11 +213,12 @@ export class OnnxModel implements Model<OnnxTensor> {
     of?: string,
     inputShapes?: Record<string, readonly number[]>,
     inputValues?: Record<string, readonly number[]>,
+    params: readonly string[] = [],
   ): Promise<Compiled> {
     if (this.disposed) throw new BackendError('This ONNX model has been disposed.');
     const shapes = wrt.length > 0 && (this.shapeDependent || this.controlFlow) ? inputShapes : undefined;
     const values = wrt.length > 0 && this.controlFlow && inputValues && Object.keys(inputValues).length > 0 ? inputValues : undefined;
-    const key = JSON.stringify([wrt, replace, capture, rules, of, shapes, values]);
+    const key = JSON.stringify([wrt, replace, capture, rules, of, shapes, values, params]);
     let entry = this.sessions.get(key);
     if (!entry) {
       entry = (async () => {
@@ -195,7 +227,7 @@ export class OnnxModel implements Model<OnnxTensor> {
         // Differentiating a layer tensor (neuron methods): it becomes the output, the model output is captured.
         const transformed = untouched
           ? this.asGiven()
-          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits });
+          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits, params });
         const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
         try {
           const session = await this.ort.InferenceSession.create(transformed.bytes, options);
@@ -307,6 +339,9 @@ export class OnnxModel implements Model<OnnxTensor> {
       const meta = this.graph.info(name);
       feeds[name] = this.feed(r.value, { name, type: ELEM[meta.elemType ?? 0], shape: meta.shape }, `replacement for '${name}'`);
     }
+    for (const input of compiled.transformed.inputs) {
+      if (!(input.name in feeds) && this.graph.initializers.has(input.name)) feeds[input.name] = this.parameterTensor(input.name);
+    }
     if (weights && compiled.transformed.weights) {
       const meta = this.graph.info(compiled.transformed.output);
       feeds[compiled.transformed.weights] = this.feed(weights, { name: 'outputWeights', type: ELEM[meta.elemType ?? 1], shape: meta.shape }, 'outputWeights');
@@ -344,15 +379,24 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 
   async gradient(request: GradientRequest<OnnxTensor>): Promise<GradientResult<OnnxTensor>> {
+    const params: string[] = [];
     const wrt = request.wrt.map((s) => {
       if ('input' in s) {
         const input = this.inputs[s.input];
         if (!input) throw new ArgumentError('wrt', `input positions in [0, ${this.inputs.length})`, String(s.input));
         return input.name;
       }
+      if ('param' in s) {
+        params.push(s.param);
+        return s.param;
+      }
       return this.tensorName(s);
     });
+    if (params.length > 0 && (request.rule ?? 'gradient') !== 'gradient') {
+      throw new BackendError(`Gradients with respect to parameters use ordinary gradients, not the ${typeof request.rule === 'string' ? request.rule : 'LRP'} backward rule.`);
+    }
     if (this.options.gradient === 'finite-difference') {
+      if (params.length > 0) throw new BackendError('Gradients with respect to parameters need the gradient graph; they are not available with finite-difference gradients.');
       if ((request.rule ?? 'gradient') !== 'gradient') {
         throw new BackendError(`The ${typeof request.rule === 'string' ? request.rule : 'LRP'} backward rule needs the gradient graph; it is not available with finite-difference gradients.`);
       }
@@ -368,7 +412,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     const replace = (request.replace ?? []).map((r) => this.tensorName(r.ref));
     const capture = (request.capture ?? []).map((r) => this.tensorName(r));
     const of = request.of ? this.tensorName(request.of) : undefined;
-    const compiled = await this.compiled(wrt, replace, capture, request.rule, of, this.shapesOf(request), this.scalarValues(request));
+    const compiled = await this.compiled(wrt, replace, capture, request.rule, of, this.shapesOf(request), this.scalarValues(request), params);
     const out = await this.run(this.feeds(request, compiled, request.outputWeights), compiled);
     const t = compiled.transformed;
     const captured = t.captured.map((n) => out[n] as HostTensor);
@@ -386,6 +430,7 @@ export class OnnxModel implements Model<OnnxTensor> {
       entry.then((c) => c.session.release()).catch(() => undefined);
     }
     this.sessions.clear();
+    this.paramTensors.clear();
   }
 }
 

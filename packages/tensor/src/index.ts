@@ -21,9 +21,11 @@ export type {
   LrpLayerRule,
   LrpRequest,
   Model,
+  ParameterInfo,
+  ParamRef,
   TensorOf,
 } from './model.js';
-export { listLayers } from './model.js';
+export { lastLayerParameters, listLayers, listParameters } from './model.js';
 export {
   AbortError,
   ArgumentError,

@@ -14,8 +14,27 @@ export interface LayerRef {
   readonly index?: number;
 }
 
-/** A tensor the gradient is taken with respect to: a model input (by position) or a layer tensor. */
-export type GradientSource = { readonly input: number } | LayerRef;
+/**
+ * A parameter (weight) of the model: an ONNX initializer name, a TensorFlow.js weight name (`dense/kernel`),
+ * as {@link Model.parameters} lists them. Its gradient is summed over the batch.
+ */
+export interface ParamRef {
+  /** The parameter's name. */
+  readonly param: string;
+}
+
+/** A tensor the gradient is taken with respect to: a model input (by position), a layer tensor or a parameter. */
+export type GradientSource = { readonly input: number } | LayerRef | ParamRef;
+
+/** A parameter of a model, as {@link Model.parameters} lists them. */
+export interface ParameterInfo {
+  /** The name a {@link ParamRef} gives. */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /** The layer that uses it: an ONNX node name, a tfjs layer path. */
+  readonly layer: string;
+}
 
 /** A layer tensor replaced by a given value during the forward pass. */
 export interface LayerValue<T> {
@@ -116,6 +135,11 @@ export interface Model<T> {
   forward(request: ForwardRequest<T>): Promise<ForwardResult<T>>;
   /** Runs the model and returns the gradient of `sum(output ⊙ outputWeights)` with respect to `wrt`. */
   gradient(request: GradientRequest<T>): Promise<GradientResult<T>>;
+  /**
+   * The floating-point parameters (weights) gradients may be taken with respect to ({@link ParamRef}), in the
+   * order the model first uses them.
+   */
+  parameters?(): Promise<readonly ParameterInfo[]>;
   /** Names of the layers that a {@link LayerRef} may name (may need a forward pass to discover). */
   layers?(): Promise<readonly string[]>;
   /**
@@ -139,4 +163,21 @@ export type TensorOf<M> = M extends Model<infer T> ? T : never;
 export async function listLayers<T>(model: Model<T>): Promise<readonly string[]> {
   if (typeof model.layers !== 'function') throw new BackendError('This model does not list its layers (its adapter has no layers()).');
   return model.layers();
+}
+
+/** The parameters of a model (see {@link Model.parameters}); throws a BackendError when its adapter lists none. */
+export async function listParameters<T>(model: Model<T>): Promise<readonly ParameterInfo[]> {
+  if (typeof model.parameters !== 'function') throw new BackendError('This model does not list its parameters (its adapter has no parameters()).');
+  return model.parameters();
+}
+
+/**
+ * The parameters of the model's last layer that has any (the final classifier of most networks): what
+ * Captum's TracInCPFast and "last layer" influence differentiate.
+ */
+export async function lastLayerParameters<T>(model: Model<T>): Promise<readonly ParameterInfo[]> {
+  const all = await listParameters(model);
+  const last = all.at(-1);
+  if (!last) throw new BackendError('This model has no floating-point parameters.');
+  return all.filter((p) => p.layer === last.layer);
 }

@@ -23,6 +23,7 @@ export interface GraphModelInternals {
   execute(inputs: tf.NamedTensorMap, outputs?: string | string[]): tf.Tensor | tf.Tensor[];
   readonly inputNodes: readonly string[];
   readonly outputNodes?: readonly string[];
+  readonly weights?: Record<string, readonly tf.Tensor[]>;
   readonly executor?: { readonly graph?: { readonly nodes?: Record<string, GraphNodeLike> } };
 }
 
@@ -38,6 +39,28 @@ function nodesOf(net: GraphModelInternals): Record<string, GraphNodeLike> | unde
 export function graphLayerNames(net: GraphModelInternals): string[] {
   const nodes = nodesOf(net);
   return nodes ? Object.values(nodes).filter((n) => !NOT_LAYERS.has(n.op)).map((n) => n.name) : [];
+}
+
+/**
+ * The float weights of a GraphModel (`Const` nodes), in the order nodes first read them, each named by its node
+ * and attributed to the first node that reads it.
+ */
+export function graphParameters(net: GraphModelInternals): { name: string; shape: number[]; layer: string; tensor: tf.Tensor }[] {
+  const nodes = nodesOf(net);
+  if (!nodes || !net.weights) return [];
+  const order = topologicalIndex(nodes);
+  const readers = Object.values(nodes).sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  const seen = new Set<string>();
+  const list: { name: string; shape: number[]; layer: string; tensor: tf.Tensor }[] = [];
+  for (const node of readers) {
+    for (const input of node.inputs) {
+      const tensor = input.op === 'Const' ? net.weights[input.name]?.[0] : undefined;
+      if (!tensor || seen.has(input.name) || tensor.dtype !== 'float32') continue;
+      seen.add(input.name);
+      list.push({ name: input.name, shape: [...tensor.shape], layer: node.name, tensor });
+    }
+  }
+  return list;
 }
 
 function splitName(name: string): [string, number] {

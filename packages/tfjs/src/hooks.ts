@@ -148,7 +148,7 @@ interface LayerLike {
   readonly dataFormat?: unknown;
 }
 /** A LayersModel, or a model used as a layer inside one. */
-interface ContainerLike {
+export interface ContainerLike {
   readonly layers: readonly unknown[];
   readonly inputs: readonly unknown[];
   readonly outputs: readonly unknown[];

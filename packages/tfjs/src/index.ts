@@ -7,7 +7,7 @@
 export { isTfTensor, tfjsBackend } from './backend.js';
 export { layerKey, type Tap } from './hooks.js';
 export { UnsupportedLrpLayerError } from './lrp.js';
-export { listLayers } from '@attribution/tensor';
+export { listLayers, listParameters, lastLayerParameters } from '@attribution/tensor';
 export {
   TfjsModel,
   fromTfjs,

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Gradient kernels for tfjs-wasm, registered when a model is wrapped. Its `MaxPoolGrad` is replaced by a
- * correct one (see {@link maxPoolBackprop}). tfjs-wasm 4.x has no
+ * correct one (see {@link maxPoolBackprop}); the filter gradients and the gather gradient it lacks are
+ * JavaScript loops (see {@link convBackpropFilter}). tfjs-wasm 4.x has no
  * `DepthwiseConv2dNativeBackpropInput`, so no gradient flows through a depthwise convolution there
  * (MobileNets, EfficientNets), and its `Conv2DBackpropInput` is a plain loop about 8× slower than its
  * forward convolution. For unit strides both input gradients are forward convolutions of `dy` with the
@@ -201,6 +202,81 @@ const maxPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
+ * The filter gradient of a convolution (NHWC; filter [fh, fw, cin, cout], or for a depthwise convolution
+ * [fh, fw, cin, multiplier]): each filter tap sums input × dy over the batch and the output positions it touched.
+ * tfjs-wasm 4.x has neither `Conv2DBackpropFilter` nor `DepthwiseConv2dNativeBackpropFilter`, which gradients
+ * with respect to convolution weights need.
+ */
+export function convBackpropFilter(x: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo, depthwise: boolean): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const perTap = depthwise ? outChannels : inChannels * outChannels;
+  const dw = new Float64Array(filterHeight * filterWidth * perTap);
+  const multiplier = outChannels / inChannels;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      for (let yc = 0; yc < outWidth; yc++) {
+        const dyBase = ((b * outHeight + yr) * outWidth + yc) * outChannels;
+        for (let wr = 0; wr < filterHeight; wr++) {
+          const xr = yr * strideHeight - top + wr * dilationHeight;
+          if (xr < 0 || xr >= inHeight) continue;
+          for (let wc = 0; wc < filterWidth; wc++) {
+            const xc = yc * strideWidth - left + wc * dilationWidth;
+            if (xc < 0 || xc >= inWidth) continue;
+            const xBase = ((b * inHeight + xr) * inWidth + xc) * inChannels;
+            const tap = (wr * filterWidth + wc) * perTap;
+            for (let c = 0; c < inChannels; c++) {
+              const xv = x[xBase + c] as number;
+              if (xv === 0) continue;
+              if (depthwise) {
+                for (let k = 0; k < multiplier; k++) dw[tap + c * multiplier + k] = (dw[tap + c * multiplier + k] as number) + xv * (dy[dyBase + c * multiplier + k] as number);
+              } else {
+                const row = tap + c * outChannels;
+                for (let o = 0; o < outChannels; o++) dw[row + o] = (dw[row + o] as number) + xv * (dy[dyBase + o] as number);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return Float32Array.from(dw);
+}
+
+function backpropFilterKernel(depthwise: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = attrs as unknown as { strides: [number, number] | number; pad: tf.backend_util.PadInfo['type'] | number | Explicit; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]; dilations?: [number, number] | number; dataFormat?: string };
+    if ((a.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error(`${depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter'} on tfjs-wasm supports NHWC only`);
+    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad as never, a.dimRoundingMode, depthwise);
+    const b = backend as unknown as WasmLikeBackend;
+    const dw = convBackpropFilter(b.readSync(x.dataId) as Float32Array, b.readSync(dy.dataId) as Float32Array, info, depthwise);
+    return b.makeOutput([...a.filterShape], 'float32', undefined, dw);
+  };
+}
+
+/**
+ * out[s, …] = Σ x[i, …] over the positions i whose segment id is s (ids outside [0, numSegments) dropped):
+ * the gradient of a gather (an embedding table's), which tfjs-wasm 4.x lacks.
+ */
+const unsortedSegmentSumKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, segmentIds } = inputs as unknown as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const numSegments = (attrs as unknown as tf.UnsortedSegmentSumAttrs).numSegments;
+  const b = backend as unknown as WasmLikeBackend;
+  const values = b.readSync(x.dataId) as Float32Array;
+  const ids = b.readSync(segmentIds.dataId) as Int32Array;
+  const inner = x.shape.slice(segmentIds.shape.length).reduce((p, d) => p * d, 1);
+  const out = new Float64Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i] as number;
+    if (s < 0 || s >= numSegments) continue;
+    for (let j = 0; j < inner; j++) out[s * inner + j] = (out[s * inner + j] as number) + (values[i * inner + j] as number);
+  }
+  return b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], 'float32', undefined, Float32Array.from(out));
+};
+
+/**
  * Registers the kernels above on tfjs-wasm, for the whole process (again after tfjs-wasm registers its own;
  * idempotent). Every wrapped model calls it.
  */
@@ -209,6 +285,10 @@ export function registerMissingKernels(): void {
   if (!depthwise) {
     tf.registerKernel({ kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInputKernel });
   }
+  for (const [name, depthwiseFilter] of [[tf.Conv2DBackpropFilter, false], [tf.DepthwiseConv2dNativeBackpropFilter, true]] as const) {
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: backpropFilterKernel(depthwiseFilter) });
+  }
+  if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSumKernel });
   const pool = tf.getKernel(tf.MaxPoolGrad, 'wasm');
   if (pool && pool.kernelFunc !== maxPoolGradKernel) {
     tf.unregisterKernel(tf.MaxPoolGrad, 'wasm');

@@ -14,6 +14,7 @@ import {
   type GradientResult,
   type GradientSource,
   type LayerRef,
+  type ParameterInfo,
   type Model,
 } from '@attribution/tensor';
 import { isTfTensor, tfjsBackend } from './backend.js';
@@ -22,6 +23,7 @@ import { graphDataFormat, graphLayerNames, graphTensorName, runGraphModel, type 
 import { withBackwardRule } from './rules.js';
 import { TapeKeeper, applyLrpRules, isLrp, layerOfKey, tapeNode } from './lrp.js';
 import { registerMissingKernels } from './kernels.js';
+import { functionParameters, graphModelParameters, layersModelParameters, type TfjsParameter } from './parameters.js';
 import { recordingGradients, tapeLength, useInputOnlyGradients, wrapFusedKernels } from './input-gradients.js';
 
 /** A plain function model: called as `fn(...inputs, ...additionalForwardArgs, tap)`. */
@@ -57,6 +59,11 @@ export interface TfjsModelOptions {
    * convolution or pooling upstream): `'channelsLast'` (default, TensorFlow.js's) or `'channelsFirst'`.
    */
   readonly dataFormat?: 'channelsFirst' | 'channelsLast';
+  /**
+   * A function model's parameters (weights) by name — the tf.Tensors or tf.Variables it reads — so that gradients
+   * may be taken with respect to them (`{ param: name }`). LayersModels and GraphModels list their own.
+   */
+  readonly parameters?: Readonly<Record<string, tf.Tensor>>;
 }
 
 type Kind = 'function' | 'layers' | 'graph';
@@ -170,7 +177,48 @@ export class TfjsModel implements Model<tf.Tensor> {
     if (options.dataFormat !== undefined && options.dataFormat !== 'channelsFirst' && options.dataFormat !== 'channelsLast') {
       throw new ArgumentError('dataFormat', "'channelsFirst' or 'channelsLast'", describeValue(options.dataFormat));
     }
+    if (options.parameters !== undefined && this.kind !== 'function') {
+      throw new ArgumentError('parameters', 'no parameters option for a tf.LayersModel or tf.GraphModel (they list their own weights)', describeValue(options.parameters));
+    }
+    functionParameters(options.parameters);
     registerMissingKernels();
+  }
+
+  /** The model's parameters with the tensors it reads, by name. */
+  private parameterTensors(): TfjsParameter[] {
+    if (this.kind === 'function') return functionParameters(this.options.parameters);
+    if (this.kind === 'graph') return graphModelParameters(this.net as GraphModelInternals);
+    return hasLayerGraph(this.net as never) ? layersModelParameters(this.net as never) : [];
+  }
+
+  /**
+   * The float parameters gradients may be taken with respect to: a LayersModel's trainable weights
+   * (`<layer path>/<weight>`, e.g. `dense/kernel`), a GraphModel's weight nodes, a function model's
+   * `parameters` option.
+   */
+  async parameters(): Promise<readonly ParameterInfo[]> {
+    return this.parameterTensors().map(({ name, shape, layer }) => ({ name, shape, layer }));
+  }
+
+  /** The tensor of each parameter a request differentiates, by name; unknown names are refused listing the known. */
+  private requestedParameters(request: GradientRequest<tf.Tensor>): Map<string, tf.Tensor> {
+    const wanted = request.wrt.flatMap((s) => ('param' in s ? [s.param] : []));
+    const found = new Map<string, tf.Tensor>();
+    if (wanted.length === 0) return found;
+    if (isLrp(request.rule) || (request.rule ?? 'gradient') !== 'gradient') {
+      throw new BackendError(`Gradients with respect to parameters use ordinary gradients, not the ${typeof request.rule === 'string' ? request.rule : 'LRP'} backward rule.`);
+    }
+    const all = this.parameterTensors();
+    for (const name of wanted) {
+      const p = all.find((q) => q.name === name);
+      if (!p) {
+        const hint = this.kind === 'function' ? ' (declare them with fromTfjs(fn, { parameters }))' : '';
+        throw new ArgumentError('wrt', describeChoices(`the model's parameters${hint}`, name, all.map((q) => q.name)), `'${name}'`);
+      }
+      if (freed(p.tensor)) throw new BackendError(`${this.describe()} cannot be differentiated with respect to '${name}': that weight has been disposed.`);
+      found.set(name, p.tensor);
+    }
+    return found;
   }
 
   /** The model in messages: `The tf.LayersModel 'name'`, `The tf.GraphModel`, `The function model`. */
@@ -367,6 +415,7 @@ export class TfjsModel implements Model<tf.Tensor> {
     const lrpInputs = await this.lrpLayerInputs(this.canonical(given));
     const request = lrpInputs.request;
     const layerSources = request.wrt.filter((s): s is LayerRef => 'layer' in s);
+    const params = this.requestedParameters(request);
     const refs = [...layerSources, ...(request.capture ?? []), ...(request.replace ?? []).map((r) => r.ref), ...(request.of ? [request.of] : [])];
     const layered = this.checkRequest(request, refs);
     const replace = new Map((request.replace ?? []).map((r) => [layerKey(r.ref), r.value] as const));
@@ -389,6 +438,8 @@ export class TfjsModel implements Model<tf.Tensor> {
     }
     const owned: tf.Tensor[] = [];
     const xs = request.wrt.map((s) => {
+      // The model reads the parameter itself: differentiating with respect to that tensor.
+      if ('param' in s) return params.get(s.param) as tf.Tensor;
       if ('input' in s) {
         const x = request.inputs[s.input];
         if (!x) throw new ArgumentError('wrt', `input positions in [0, ${request.inputs.length})`, String(s.input));
@@ -414,6 +465,7 @@ export class TfjsModel implements Model<tf.Tensor> {
         const deltas = new Map<string, tf.Tensor>();
         request.wrt.forEach((s, k) => {
           const v = vars[k] as tf.Tensor;
+          if ('param' in s) return;
           if ('input' in s) inputs[s.input] = v;
           else if (rep.has(layerKey(s))) rep.set(layerKey(s), v);
           else deltas.set(layerKey(s), v);
@@ -430,7 +482,7 @@ export class TfjsModel implements Model<tf.Tensor> {
         const y = request.select ? checkSelected(request.select(differentiated), differentiated) : differentiated;
         useInputOnlyGradients(start);
         if (lrp) {
-          lrpValues = request.wrt.map((s, k) => tf.keep(tf.clone('input' in s ? (vars[k] as tf.Tensor) : (ctx.captured.get(layerKey(s)) ?? (vars[k] as tf.Tensor)))));
+          lrpValues = request.wrt.map((s, k) => tf.keep(tf.clone('layer' in s ? (ctx.captured.get(layerKey(s)) ?? (vars[k] as tf.Tensor)) : (vars[k] as tf.Tensor))));
           const layers = this.kind === 'function' ? [...new Set(ctx.seen.map(layerOfKey))] : this.available();
           for (const [before, layer] of lrpInputs.feeds) {
             const value = ctx.captured.get(before);
