@@ -43,6 +43,9 @@ const SHARED_PROCESS: Readonly<Record<string, { readonly dir: string; readonly o
   primary: { dir: 'packages/primary', ownProcess: [] },
   metrics: { dir: 'packages/metrics', ownProcess: [] },
   neuron: { dir: 'packages/neuron', ownProcess: [] },
+  robust: { dir: 'packages/robust', ownProcess: [] },
+  // no-fs mocks #node-fs (the browser build's file access) for its whole module graph.
+  concept: { dir: 'packages/concept', ownProcess: ['test/no-fs.test.ts'] },
 };
 
 /**

@@ -11,4 +11,6 @@ export * as neuron from '@attribution/neuron';
 export * as metrics from '@attribution/metrics';
 export * as visualize from '@attribution/visualize';
 export * as text from '@attribution/text';
+export * as concept from '@attribution/concept';
+export * as robust from '@attribution/robust';
 export * as cli from '@attribution/cli';

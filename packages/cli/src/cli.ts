@@ -3,6 +3,8 @@ import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
+import { ATTACK_METHODS, attack, type AttackFlags } from './attack.js';
+import { conceptCommand, type ConceptFlags } from './concept.js';
 import { CommanderError, Option, type Command } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
@@ -315,6 +317,34 @@ export function program(io: Io = processIo): Command {
     .option('--quantized', 'load the quantized variant of the model file (onnx/model_quantized.onnx, …)')
     .addOption(RUNTIME())
     .action(async (modelDir: string, opts: ExplainTextFlags) => explainText(modelDir, opts, io));
+  cmd
+    .command('attack')
+    .description("adversarial examples and robustness (Captum's captum.robust): FGSM and PGD attacks, a comparison of attacks, the smallest attack that changes the predictions")
+    .argument('<model>', 'the ONNX file to attack')
+    .addOption(required(new Option('--method <name>', `${ATTACK_METHODS.join(', ')}`)))
+    .addOption(repeatable(new Option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs')))
+    .option('--target <n|n,n,...>', 'the true class of every example (untargeted: moved away from it), or with --targeted the class to reach; one integer, or one per example')
+    .option('--targeted', 'move each example towards its --target class instead of away from it')
+    .option('--options <json>', 'the method\'s options in camelCase: fgsm {"epsilon":0.1}; pgd {"radius":0.2,"stepSize":0.05,"stepNum":10,"norm":"Linf","randomStart":false,"seed":0}; both take "lowerBound", "upperBound" and "lossFunc" ("neg-log", "cross-entropy", "mse"); compare {"attacks":[{"method":"fgsm","epsilon":0.1},{"method":"gaussian-noise","std":0.2,"numAttempts":5}]}; min-param {"attack":"fgsm","argName":"epsilon","argMin":0,"argMax":0.5,"argStep":0.01,"mode":"binary"}')
+    .option('--output <name>', 'the model output attacked (default: the first)')
+    .option('--out <file>', "write {method, perturbed: [{name, shape, data}], predictions: {before, after}} (compare: results and summary; min-param: param too) as JSON ('-': print it)")
+    .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .addOption(RUNTIME())
+    .action(async (model: string, opts: AttackFlags) => attack(model, opts, io.out));
+  cmd
+    .command('concept')
+    .description("how much human concepts drive a prediction (Captum's TCAV): concepts and random counterexamples given by .npy examples, a CAV per concept and layer, TCAV scores and their significance against random concepts")
+    .argument('<model>', 'the ONNX file to explain')
+    .addOption(repeatable(new Option('--layer <name>', 'a layer to test the concepts at (attribution inspect --layers lists them); repeat for several')))
+    .addOption(repeatable(new Option('--concept <name=path>', 'a concept: a .npy stack of examples [M, …] (each shaped like one input example), or a folder of .npy files, one example each; repeat for several')))
+    .addOption(repeatable(new Option('--random <path>', 'random counterexamples (a .npy stack or a folder); with two or more, each concept is scored against each and tested against random-versus-random scores (t-test)')))
+    .addOption(repeatable(new Option('--input <file>', 'the inputs whose predictions are explained (.npy or .json)')))
+    .option('--target <n|n,n,...>', 'the output class explained: one integer, or one per example')
+    .option('--options <json>', '{"classifier":"sgd"|"ridge","seed":0,"alpha":0.01,"batchSize":64,"internalBatchSize":…,"attributeToLayerInput":false,"significance":0.05}')
+    .option('--out <file>', "write {method, layers, target, concepts, random, scores, cavAccuracy, significance} as JSON ('-': print it)")
+    .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .addOption(RUNTIME())
+    .action(async (model: string, opts: ConceptFlags) => conceptCommand(model, opts, io.out));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')

@@ -277,3 +277,14 @@ export function checkOutputFolder(folder: string, argument: string, reads: reado
   if (!parentInfo?.isDirectory()) throw new ArgumentError(argument, 'a folder, or a path where one can be created', `'${folder}' ('${parent}' is not a folder)`);
   checkWritableFolder(parent, argument, folder, 'a folder, or a path where one can be created');
 }
+
+/**
+ * Checks a command's one `--out` file before any work (see {@link checkOutputFile}): it may not overwrite the
+ * model or an input. `-` (standard output) and no file pass.
+ */
+export function checkJsonOut(out: string | undefined, modelPath: string, inputs: readonly string[]): void {
+  if (out === undefined || out === '-') return;
+  const reads: ReadPath[] = [{ path: modelPath, what: 'the model' }, ...inputs.map((f, i) => ({ path: f, what: `the --input #${i + 1} file` }))];
+  checkOutputFile(out, '--out', reads);
+  checkOutputFormat(out, '--out');
+}

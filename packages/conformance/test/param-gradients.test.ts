@@ -140,16 +140,16 @@ describe('parameter gradients on TensorFlow.js', () => {
   it('a LayersModel names its trainable weights <layer>/<weight>; gradients equal tf.grad of the same sum', async () => {
     const net = tf.sequential({
       layers: [
-        tf.layers.dense({ inputShape: [4], units: 5, activation: 'tanh', name: 'hidden', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) }),
-        tf.layers.batchNormalization({ name: 'bn' }),
-        tf.layers.dense({ units: 3, name: 'out', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
+        tf.layers.dense({ inputShape: [4], units: 5, activation: 'tanh', name: 'pg_hidden', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) }),
+        tf.layers.batchNormalization({ name: 'pg_bn' }),
+        tf.layers.dense({ units: 3, name: 'pg_out', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
       ],
     });
     const model = fromTfjs(net);
     const params = await model.parameters();
-    expect(params.map((p) => p.name)).toEqual(['hidden/kernel', 'hidden/bias', 'bn/gamma', 'bn/beta', 'out/kernel', 'out/bias']);
-    expect(params[0]).toEqual({ name: 'hidden/kernel', shape: [4, 5], layer: 'hidden' });
-    expect((await lastLayerParameters(model)).map((p) => p.name)).toEqual(['out/kernel', 'out/bias']);
+    expect(params.map((p) => p.name)).toEqual(['pg_hidden/kernel', 'pg_hidden/bias', 'pg_bn/gamma', 'pg_bn/beta', 'pg_out/kernel', 'pg_out/bias']);
+    expect(params[0]).toEqual({ name: 'pg_hidden/kernel', shape: [4, 5], layer: 'pg_hidden' });
+    expect((await lastLayerParameters(model)).map((p) => p.name)).toEqual(['pg_out/kernel', 'pg_out/bias']);
     const x = tf.randomNormal([6, 4], 0, 1, 'float32', 7);
     const w = tf.randomNormal([6, 3], 0, 1, 'float32', 8);
     const r = await model.gradient({ inputs: [x], outputWeights: w, wrt: params.map((p) => ({ param: p.name })) });
@@ -160,8 +160,8 @@ describe('parameter gradients on TensorFlow.js', () => {
       expect((await diff.data())[0], params[k]?.name).toBeLessThan(1e-5);
       diff.dispose();
     }
-    await expect(model.gradient({ inputs: [x], outputWeights: w, wrt: [{ param: 'hiden/kernel' }] })).rejects.toThrow(/wrt: expected one of the model's parameters.*'hidden\/kernel'/);
-    await expect(model.gradient({ inputs: [x], outputWeights: w, wrt: [{ param: 'out/bias' }], rule: 'guided-backprop' })).rejects.toThrow(BackendError);
+    await expect(model.gradient({ inputs: [x], outputWeights: w, wrt: [{ param: 'pg_hiden/kernel' }] })).rejects.toThrow(/wrt: expected one of the model's parameters.*'pg_hidden\/kernel'/);
+    await expect(model.gradient({ inputs: [x], outputWeights: w, wrt: [{ param: 'pg_out/bias' }], rule: 'guided-backprop' })).rejects.toThrow(BackendError);
     expect(() => fromTfjs(net, { parameters: {} })).toThrow(/parameters: expected no parameters option for a tf.LayersModel/);
     tf.dispose([x, w, r.output, ...r.gradients, ...Object.values(want.grads), want.value]);
     net.dispose();

@@ -14,6 +14,8 @@ export * from './distribution.js';
 export * from './features.js';
 export * from './host.js';
 export * from './linear-models.js';
+export * from './linear-classifier.js';
+export * from './loss.js';
 export * from './perturbation.js';
 export * from './gradient-call.js';
 export * from './gradcam.js';

@@ -71,20 +71,13 @@ function forwardWithFlippedFilter(kernel: tf.KernelConfig, dy: tf.TensorInfo, fi
 }
 
 /**
- * dx of a depthwise convolution (NHWC): every dy[b, yr, yc, c·m + k] flows back to the input positions its
- * window covered, weighted by filter[wr, wc, c, k].
+ * Visits every pair of an output position and a filter tap whose input position lies inside the input (NHWC):
+ * with the offsets of that output position's row in dy, of the input position's row in x, and the tap's index.
  */
-export function depthwiseBackpropInput(
-  dy: Float32Array,
-  filter: Float32Array,
-  info: tf.backend_util.Conv2DInfo,
-): Float32Array {
+function forEachTap(info: tf.backend_util.Conv2DInfo, visit: (dyBase: number, xBase: number, tap: number) => void): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const multiplier = outChannels / inChannels;
-  const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
+  const { top, left } = info.padInfo;
   for (let b = 0; b < batchSize; b++) {
     for (let yr = 0; yr < outHeight; yr++) {
       for (let yc = 0; yc < outWidth; yc++) {
@@ -95,22 +88,38 @@ export function depthwiseBackpropInput(
           for (let wc = 0; wc < filterWidth; wc++) {
             const xc = yc * strideWidth - left + wc * dilationWidth;
             if (xc < 0 || xc >= inWidth) continue;
-            const dxBase = ((b * inHeight + xr) * inWidth + xc) * inChannels;
-            const fBase = (wr * filterWidth + wc) * inChannels * multiplier;
-            if (multiplier === 1) {
-              for (let c = 0; c < inChannels; c++) dx[dxBase + c] = (dx[dxBase + c] as number) + (dy[dyBase + c] as number) * (filter[fBase + c] as number);
-              continue;
-            }
-            for (let c = 0; c < inChannels; c++) {
-              let s = 0;
-              for (let k = 0; k < multiplier; k++) s += (dy[dyBase + c * multiplier + k] as number) * (filter[fBase + c * multiplier + k] as number);
-              dx[dxBase + c] = (dx[dxBase + c] as number) + s;
-            }
+            visit(dyBase, ((b * inHeight + xr) * inWidth + xc) * inChannels, wr * filterWidth + wc);
           }
         }
       }
     }
   }
+}
+
+/**
+ * dx of a depthwise convolution (NHWC): every dy[b, yr, yc, c·m + k] flows back to the input positions its
+ * window covered, weighted by filter[wr, wc, c, k].
+ */
+export function depthwiseBackpropInput(
+  dy: Float32Array,
+  filter: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
+  const multiplier = outChannels / inChannels;
+  const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
+  forEachTap(info, (dyBase, dxBase, tap) => {
+    const fBase = tap * inChannels * multiplier;
+    if (multiplier === 1) {
+      for (let c = 0; c < inChannels; c++) dx[dxBase + c] = (dx[dxBase + c] as number) + (dy[dyBase + c] as number) * (filter[fBase + c] as number);
+      return;
+    }
+    for (let c = 0; c < inChannels; c++) {
+      let s = 0;
+      for (let k = 0; k < multiplier; k++) s += (dy[dyBase + c * multiplier + k] as number) * (filter[fBase + c * multiplier + k] as number);
+      dx[dxBase + c] = (dx[dxBase + c] as number) + s;
+    }
+  });
   return Float32Array.from(dx);
 }
 
@@ -208,39 +217,23 @@ const maxPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
  * with respect to convolution weights need.
  */
 export function convBackpropFilter(x: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo, depthwise: boolean): Float32Array {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info;
-  const { top, left } = info.padInfo;
+  const { inChannels, outChannels, filterHeight, filterWidth } = info;
   const perTap = depthwise ? outChannels : inChannels * outChannels;
   const dw = new Float64Array(filterHeight * filterWidth * perTap);
   const multiplier = outChannels / inChannels;
-  for (let b = 0; b < batchSize; b++) {
-    for (let yr = 0; yr < outHeight; yr++) {
-      for (let yc = 0; yc < outWidth; yc++) {
-        const dyBase = ((b * outHeight + yr) * outWidth + yc) * outChannels;
-        for (let wr = 0; wr < filterHeight; wr++) {
-          const xr = yr * strideHeight - top + wr * dilationHeight;
-          if (xr < 0 || xr >= inHeight) continue;
-          for (let wc = 0; wc < filterWidth; wc++) {
-            const xc = yc * strideWidth - left + wc * dilationWidth;
-            if (xc < 0 || xc >= inWidth) continue;
-            const xBase = ((b * inHeight + xr) * inWidth + xc) * inChannels;
-            const tap = (wr * filterWidth + wc) * perTap;
-            for (let c = 0; c < inChannels; c++) {
-              const xv = x[xBase + c] as number;
-              if (xv === 0) continue;
-              if (depthwise) {
-                for (let k = 0; k < multiplier; k++) dw[tap + c * multiplier + k] = (dw[tap + c * multiplier + k] as number) + xv * (dy[dyBase + c * multiplier + k] as number);
-              } else {
-                const row = tap + c * outChannels;
-                for (let o = 0; o < outChannels; o++) dw[row + o] = (dw[row + o] as number) + xv * (dy[dyBase + o] as number);
-              }
-            }
-          }
-        }
+  forEachTap(info, (dyBase, xBase, tapIndex) => {
+    const tap = tapIndex * perTap;
+    for (let c = 0; c < inChannels; c++) {
+      const xv = x[xBase + c] as number;
+      if (xv === 0) continue;
+      if (depthwise) {
+        for (let k = 0; k < multiplier; k++) dw[tap + c * multiplier + k] = (dw[tap + c * multiplier + k] as number) + xv * (dy[dyBase + c * multiplier + k] as number);
+      } else {
+        const row = tap + c * outChannels;
+        for (let o = 0; o < outChannels; o++) dw[row + o] = (dw[row + o] as number) + xv * (dy[dyBase + o] as number);
       }
     }
-  }
+  });
   return Float32Array.from(dw);
 }
 
