@@ -13,4 +13,5 @@ export * as visualize from '@attribution/visualize';
 export * as text from '@attribution/text';
 export * as concept from '@attribution/concept';
 export * as robust from '@attribution/robust';
+export * as influence from '@attribution/influence';
 export * as cli from '@attribution/cli';

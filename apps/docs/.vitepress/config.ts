@@ -82,7 +82,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
   { text: 'Layer attribution', items: [page('Layer methods', '/layer-attribution')] },
   { text: 'Neuron attribution', items: [page('Neuron methods', '/neuron-attribution')] },
   { text: 'Metrics', items: [page('Infidelity, sensitivity, fidelity', '/metrics'), page('Summarizers and datasets', '/summarizers')] },
-  { text: 'Beyond attribution', items: [page('Robustness (FGSM, PGD)', '/robustness'), page('Concepts (TCAV)', '/tcav')] },
+  { text: 'Beyond attribution', items: [page('Robustness (FGSM, PGD)', '/robustness'), page('Concepts (TCAV)', '/tcav'), page('Training-data influence (TracIn)', '/influence')] },
   { text: 'Visualisation', items: [page('Images, charts and text', '/visualize')] },
   {
     text: 'Live demos',

@@ -13,6 +13,7 @@ export * from './delta.js';
 export * from './distribution.js';
 export * from './features.js';
 export * from './host.js';
+export * from './linalg.js';
 export * from './linear-models.js';
 export * from './linear-classifier.js';
 export * from './loss.js';
