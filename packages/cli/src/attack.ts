@@ -3,6 +3,7 @@ import { AttackComparator, FGSM, MinParamPerturbation, PGD, type Attack } from '
 import { ArgumentError, closestName, createRandom, describeValue, toNumbers } from '@attribution/tensor';
 import { loadRuntime } from './methods.js';
 import { parseLimits } from './limits.js';
+import { withCliLosses } from './losses.js';
 import { checkJsonOut, writeAtomic } from './output.js';
 import { parseOptions, parseTarget, readTensor } from './read.js';
 
@@ -65,7 +66,7 @@ function namedAttack(model: OnnxModel, name: unknown, options: Record<string, un
   }
   const { method: _method, name: _name, numAttempts: _n, ...rest } = options;
   if (name === 'gaussian-noise') return { attack: gaussianNoise(rest), kwargs: {} };
-  const { made, run } = split(rest);
+  const { made, run } = split(withCliLosses(rest));
   const instance = name === 'fgsm' ? new FGSM(model, made) : new PGD(model, made);
   return { attack: instance as unknown as Attack<Inputs>, kwargs: run };
 }
@@ -112,7 +113,7 @@ export async function attack(modelPath: string, o: AttackFlags, out: (text: stri
     const before = await predictions(model, inputs);
     let result: Record<string, unknown>;
     if (method === 'fgsm' || method === 'pgd') {
-      const { made, run } = split(options);
+      const { made, run } = split(withCliLosses(options));
       const instance = method === 'fgsm' ? new FGSM(model, made) : new PGD(model, made);
       const perturbed = (await (instance as FGSM<OnnxTensor>).perturb(inputs, { ...run, target, targeted: o.targeted ?? false } as never)) as HostTensor[];
       result = { method, target, targeted: o.targeted ?? false, options, perturbed: perturbed.map((t, i) => asJson(names[i] as string, t)), predictions: { before, after: await predictions(model, perturbed) } };

@@ -5,6 +5,7 @@ import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attrib
 import { SingleBar } from 'cli-progress';
 import { ATTACK_METHODS, attack, type AttackFlags } from './attack.js';
 import { conceptCommand, type ConceptFlags } from './concept.js';
+import { INFLUENCE_METHODS, influenceCommand, type InfluenceFlags } from './influence.js';
 import { CommanderError, Option, type Command } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
@@ -325,7 +326,7 @@ export function program(io: Io = processIo): Command {
     .addOption(repeatable(new Option('--input <file>', 'an input tensor, .npy or .json {shape, dtype, data}; repeat for a model with several inputs')))
     .option('--target <n|n,n,...>', 'the true class of every example (untargeted: moved away from it), or with --targeted the class to reach; one integer, or one per example')
     .option('--targeted', 'move each example towards its --target class instead of away from it')
-    .option('--options <json>', 'the method\'s options in camelCase: fgsm {"epsilon":0.1}; pgd {"radius":0.2,"stepSize":0.05,"stepNum":10,"norm":"Linf","randomStart":false,"seed":0}; both take "lowerBound", "upperBound" and "lossFunc" ("neg-log", "cross-entropy", "mse"); compare {"attacks":[{"method":"fgsm","epsilon":0.1},{"method":"gaussian-noise","std":0.2,"numAttempts":5}]}; min-param {"attack":"fgsm","argName":"epsilon","argMin":0,"argMax":0.5,"argStep":0.01,"mode":"binary"}')
+    .option('--options <json>', 'the method\'s options in camelCase: fgsm {"epsilon":0.1}; pgd {"radius":0.2,"stepSize":0.05,"stepNum":10,"norm":"Linf","randomStart":false,"seed":0}; both take "lowerBound", "upperBound" and "lossFunc" ("neg-log", "cross-entropy", "mse", "neg-output": −output[target]); compare {"attacks":[{"method":"fgsm","epsilon":0.1},{"method":"gaussian-noise","std":0.2,"numAttempts":5}]}; min-param {"attack":"fgsm","argName":"epsilon","argMin":0,"argMax":0.5,"argStep":0.01,"mode":"binary"}')
     .option('--output <name>', 'the model output attacked (default: the first)')
     .option('--out <file>', "write {method, perturbed: [{name, shape, data}], predictions: {before, after}} (compare: results and summary; min-param: param too) as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
@@ -345,6 +346,23 @@ export function program(io: Io = processIo): Command {
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
     .addOption(RUNTIME())
     .action(async (model: string, opts: ConceptFlags) => conceptCommand(model, opts, io.out));
+  cmd
+    .command('influence')
+    .description("which training examples drive a prediction (Captum's captum.influence): TracIn over checkpoints, influence functions, similarity of layer activations")
+    .argument('<model>', 'the ONNX file (for TracIn: the network whose --checkpoint files are given; without them, the model itself is the one checkpoint)')
+    .addOption(required(new Option('--method <name>', INFLUENCE_METHODS.join(', '))))
+    .addOption(repeatable(new Option('--train <file>', 'the training inputs: a .npy stack [M, …] or a .json tensor; repeat for a model with several inputs')))
+    .option('--train-labels <file>', 'the training labels (class indices): a .json array or a .npy tensor; not for similarity')
+    .addOption(repeatable(new Option('--input <file>', 'the test inputs to explain (.npy or .json)')))
+    .option('--target <n|n,n,...>', "the test examples' labels (class indices) for the loss: one integer, or one per example")
+    .addOption(repeatable(new Option('--layer <name>', 'similarity: a layer whose activations are compared; repeat for several')))
+    .addOption(repeatable(new Option('--checkpoint <file.onnx=lr>', 'TracIn: a checkpoint of training, an ONNX file of the same network, with the learning rate used after it (default 1); repeat in training order. naive-influence-function: the one model explained')))
+    .option('--self-influence', "also write each training example's self influence (tracin-cp, tracin-cp-fast, naive-influence-function)")
+    .option('--options <json>', '{"k":5,"proponents":true,"lossFunc":"cross-entropy" (default)|"neg-log"|"mse"|"neg-output" (−output[label], the class score),"batchSize":32}; tracin-cp and naive-influence-function: "layers" (parameter or layer names); tracin-cp-fast(-rand-proj): "finalLayer"; rand-proj: "projectionDim","seed"; naive: "hessianReg","hessianInverseTol","projectionDim","hessian"; similarity: "similarityMetric" ("cosine"|"euclidean"),"similarityDirection" ("max"|"min")')
+    .option('--out <file>', "write {method, checkpoints, influence (scores [test][train], or with k {indices, influenceScores}), selfInfluence?, layers? (similarity)} as JSON ('-': print it)")
+    .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .addOption(RUNTIME())
+    .action(async (model: string, opts: InfluenceFlags) => influenceCommand(model, opts, io.out));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')

@@ -4,21 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRandom } from '@attribution/tensor';
+import { npy } from '../npy-write.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-/** A float32 .npy file (default shape [1, 8, 8]). */
-function npy(values, shape = [1, 8, 8]) {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const out = Buffer.alloc(10 + header.length + values.length * 4);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out[6] = 1;
-  out[7] = 0;
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  Buffer.from(Float32Array.from(values).buffer).copy(out, 10 + header.length);
-  return out;
-}
 function write(name, seed, draw, count = 40) {
   const rng = createRandom(seed);
   const next = () => rng.next();
