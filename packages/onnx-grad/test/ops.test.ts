@@ -191,6 +191,20 @@ const cases: Case[] = [
       };
     },
   ],
+  [
+    'BatchNormalization (inference) with scale and bias differentiated (parameters as inputs), rank 2 to 4',
+    (rng) => {
+      const c = 1 + rng.int(3);
+      const vec = (f: () => number): number[] => Array.from({ length: c }, f);
+      const rank = 2 + rng.int(3);
+      return {
+        nodes: [node('BatchNormalization', ['x', 's', 'b', 'm', 'v'], ['y'], { epsilon: { f: 1e-3 } })],
+        inputs: [x([2, c, ...Array.from({ length: rank - 2 }, () => 1 + rng.int(3))]), { name: 's', shape: [c] }, { name: 'b', shape: [c] }],
+        initializers: [floats('m', [c], vec(() => rng.normal())), floats('v', [c], vec(() => 0.5 + rng.next()))],
+        output: 'y',
+      };
+    },
+  ],
   ['Flatten', (rng) => { const s = dims(rng, 3); return { nodes: [node('Flatten', ['x'], ['y'], { axis: rng.int(4) })], inputs: [x(s)], output: 'y' }; }],
   ['Reshape', (rng) => { const [a, b, c] = dims(rng, 3) as [number, number, number]; return { nodes: [node('Reshape', ['x', 's'], ['y'])], inputs: [x([a, b, c])], initializers: [ints('s', [0, -1])], output: 'y' }; }],
   ['Transpose', (rng) => { const s = dims(rng, 3); const perm = pick(rng, [[2, 0, 1], [1, 2, 0], [0, 2, 1]]); return { nodes: [node('Transpose', ['x'], ['y'], { perm })], inputs: [x(s)], output: 'y' }; }],
