@@ -12,6 +12,7 @@ import { explainDataset, type DatasetFlags } from './dataset.js';
 import { METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
 import { parseLimits } from './limits.js';
 import { checkDistinctOutputs, checkOutputFile, checkOutputFormat, writeAtomic, type ReadPath } from './output.js';
+import { mergeCommand } from './merge.js';
 import { verifyCommand } from './results.js';
 import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { readTensor } from './read.js';
@@ -288,7 +289,7 @@ export function program(io: Io = processIo): Command {
     .option('--output <name>', 'the model output to explain (default: the first)')
     .option('--gradient <how>', GRADIENT)
     .option('--batch-size <n>', 'examples per batch and result file (default: 16)')
-    .option('--shard <k/n>', 'do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder)')
+    .option('--shard <k/n|auto>', "do only batches b with b mod n = k (run shards 0/n … n−1/n anywhere, into one folder or one folder each, then attribution merge); 'auto' reads k and n from the batch engine: Slurm job arrays, AWS Batch array jobs, Kubernetes Indexed Jobs (with auto/n), ATTRIBUTION_SHARD_INDEX/COUNT (e.g. from a GitHub Actions matrix)")
     .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each; default: 1)')
     .option('--summary <file.json>', 'once every batch is done, write the statistics of the attributions over the dataset per position (count, mean, variance, std dev, min, max; overall and per target class) as JSON')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
@@ -374,6 +375,12 @@ export function program(io: Io = processIo): Command {
     .description('re-check a results folder of explain-dataset: its manifest, every batch record and array file (size and sha256), which batches are missing; exit 1 unless complete')
     .argument('<dir>', 'the folder explain-dataset wrote (its --out)')
     .action(async (dir: string) => verifyCommand(dir, io.out));
+  cmd
+    .command('merge')
+    .description('combine the result folders of one explain-dataset run computed in shards (one folder each) into one folder: every folder verified, their manifests equal, each batch in exactly one')
+    .argument('<dirs...>', 'the shard folders (each written by explain-dataset --shard)')
+    .addOption(required(new Option('--out <dir>', 'the merged folder: new or empty; verified after the copy')))
+    .action(async (dirs: string[], opts: { out: string }) => mergeCommand(dirs, opts.out, io.out));
   cmd.command('demo').description("Captum's seed example").action(async () => demo(io));
   return cmd;
 }

@@ -13,6 +13,7 @@ import { checkOutputFolder, type ReadPath } from './output.js';
 import { parseOptions } from './read.js';
 import { checkBatch, claimFolder, dropRecord, writeBatch, type Manifest } from './results.js';
 import { runSeed, seedOption, seedingOf } from './seeding.js';
+import { parseShard } from './shard.js';
 import { openSource, type ExampleSource } from './stack.js';
 import { writeDatasetSummary } from './summary.js';
 
@@ -55,16 +56,6 @@ const readable = (file: string, argument: string): string => {
   if (!fs.statSync(file).isFile()) throw new ArgumentError(argument, 'a readable .npy or .json file', `'${file}', ${fs.statSync(file).isDirectory() ? 'a folder' : 'not a regular file'}`);
   return file;
 };
-
-/** Parses `--shard k/n`. */
-export function parseShard(text: string | undefined): { index: number; count: number } {
-  if (text === undefined) return { index: 0, count: 1 };
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = Number(m?.[1]);
-  const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new ArgumentError('--shard', 'k/n with 0 ≤ k < n, e.g. 0/4', `'${text}'`);
-  return { index, count };
-}
 
 function positiveInteger(argument: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -198,7 +189,7 @@ async function computeDataset(modelPath: string, flags: DatasetFlags, out: (text
   }
   // Never more workers than batches: the sub-shards stay those of min(w, batches of this shard) workers.
   if (workers > 1) return runWorkers(modelPath, flags, shard, Math.min(workers, mine.length), todo, hashes, out);
-  out(`${flags.method}: ${examples} examples in ${batches} batches of ${batchSize}; shard ${shard.index}/${shard.count} has ${mine.length}, ${mine.length - todo.length} already done\n`);
+  out(`${flags.method}: ${examples} examples in ${batches} batches of ${batchSize}; shard ${shard.index}/${shard.count}${flags.shard?.trim().startsWith('auto') ? ` (${shard.source})` : ''} has ${mine.length}, ${mine.length - todo.length} already done\n`);
   if (!todo.length) return;
   const ort = await loadRuntime(flags.runtime);
   // Workers run one ONNX Runtime thread each (ATTRIBUTION_THREADS=1), so w processes use w cores.

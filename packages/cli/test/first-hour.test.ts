@@ -36,7 +36,7 @@ describe('unknown and misspelt options', () => {
 
   it('names it for every subcommand, with a suggestion, before required options and missing arguments are checked', async () => {
     const commands = subcommands();
-    expect(commands.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify', 'demo']);
+    expect(commands.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify', 'merge', 'demo']);
     for (const c of commands) {
       const options = new Help().visibleOptions(c).filter((o) => o.long !== undefined);
       for (const option of options) {
@@ -82,7 +82,7 @@ describe('missing arguments', () => {
 
   it('so does every subcommand with positionals, naming the argument and its description', async () => {
     const withArguments = subcommands().filter((c) => c.registeredArguments.length > 0);
-    expect(withArguments.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify']);
+    expect(withArguments.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify', 'merge']);
     for (const c of withArguments) {
       const argument = c.registeredArguments[0]!;
       expect(argument.description, c.name()).not.toBe('');
@@ -256,6 +256,6 @@ describe('docs/cli.md', () => {
   });
 
   it('refuses a document without a table for a subcommand', () => {
-    expect(() => renderFlagTables('# The command line\n', program())).toThrow(/no flag table for attribution, explain, explain-dataset, explain-text, attack, concept, influence, inspect, verify, demo/);
+    expect(() => renderFlagTables('# The command line\n', program())).toThrow(/no flag table for attribution, explain, explain-dataset, explain-text, attack, concept, influence, inspect, verify, merge, demo/);
   });
 });
