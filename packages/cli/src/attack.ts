@@ -1,7 +1,7 @@
 import { fromOnnx, HostTensor, type OnnxModel, type OnnxTensor } from '@attribution/onnx';
 import { AttackComparator, FGSM, MinParamPerturbation, PGD, type Attack } from '@attribution/robust';
 import { ArgumentError, closestName, createRandom, describeValue, toNumbers } from '@attribution/tensor';
-import { loadRuntime } from './methods.js';
+import { loadRuntime, parseProviders } from './methods.js';
 import { parseLimits } from './limits.js';
 import { withCliLosses } from './losses.js';
 import { checkJsonOut, writeAtomic } from './output.js';
@@ -13,6 +13,8 @@ type AttackMethod = (typeof ATTACK_METHODS)[number];
 
 /** The flags of `attribution attack`. */
 export interface AttackFlags {
+  /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
+  ep?: string;
   method: string;
   input: string[];
   target?: string;
@@ -106,7 +108,8 @@ export async function attack(modelPath: string, o: AttackFlags, out: (text: stri
   const limits = parseLimits(o.limit);
   checkJsonOut(o.out, modelPath, o.input);
   const ort = await loadRuntime(o.runtime);
-  const model = await fromOnnx(ort, modelPath, o.output !== undefined ? { output: o.output } : {});
+  const providers = parseProviders(o.ep);
+  const model = await fromOnnx(ort, modelPath, { ...(o.output !== undefined ? { output: o.output } : {}), ...(providers ? { executionProviders: providers } : {}) });
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     const names = model.inputNames.slice(0, inputs.length);

@@ -9,7 +9,7 @@ import { INFLUENCE_METHODS, influenceCommand, type InfluenceFlags } from './infl
 import { CommanderError, Option, type Command } from 'commander';
 import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
 import { explainDataset, type DatasetFlags } from './dataset.js';
-import { METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
+import { EP_HELP, METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
 import { parseLimits } from './limits.js';
 import { checkDistinctOutputs, checkOutputFile, checkOutputFormat, writeAtomic, type ReadPath } from './output.js';
 import { mergeCommand } from './merge.js';
@@ -268,6 +268,7 @@ export function program(io: Io = processIo): Command {
     .option('--class-names <file.json>', 'a JSON array of class names for --html')
     .option('--example <k>', 'which example --plot draws (default: 0)')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
+    .option('--ep <providers>', EP_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
   cmd
@@ -293,6 +294,7 @@ export function program(io: Io = processIo): Command {
     .option('--workers <w>', 'run w processes here, each on its share (one ONNX Runtime thread each; default: 1)')
     .option('--summary <file.json>', 'once every batch is done, write the statistics of the attributions over the dataset per position (count, mean, variance, std dev, min, max; overall and per target class) as JSON')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
+    .option('--ep <providers>', EP_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
   cmd
@@ -331,6 +333,7 @@ export function program(io: Io = processIo): Command {
     .option('--output <name>', 'the model output attacked (default: the first)')
     .option('--out <file>', "write {method, perturbed: [{name, shape, data}], predictions: {before, after}} (compare: results and summary; min-param: param too) as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .option('--ep <providers>', EP_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: AttackFlags) => attack(model, opts, io.out));
   cmd
@@ -345,6 +348,7 @@ export function program(io: Io = processIo): Command {
     .option('--options <json>', '{"classifier":"sgd"|"ridge","seed":0,"alpha":0.01,"batchSize":64,"internalBatchSize":…,"attributeToLayerInput":false,"significance":0.05}')
     .option('--out <file>', "write {method, layers, target, concepts, random, scores, cavAccuracy, significance} as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .option('--ep <providers>', EP_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: ConceptFlags) => conceptCommand(model, opts, io.out));
   cmd
@@ -362,6 +366,7 @@ export function program(io: Io = processIo): Command {
     .option('--options <json>', '{"k":5,"proponents":true,"lossFunc":"cross-entropy" (default)|"neg-log"|"mse"|"neg-output" (−output[label], the class score),"batchSize":32}; tracin-cp and naive-influence-function: "layers" (parameter or layer names); tracin-cp-fast(-rand-proj): "finalLayer"; rand-proj: "projectionDim","seed"; naive: "hessianReg","hessianInverseTol","projectionDim","hessian"; similarity: "similarityMetric" ("cosine"|"euclidean"),"similarityDirection" ("max"|"min")')
     .option('--out <file>', "write {method, checkpoints, influence (scores [test][train], or with k {indices, influenceScores}), selfInfluence?, layers? (similarity)} as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
+    .option('--ep <providers>', EP_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: InfluenceFlags) => influenceCommand(model, opts, io.out));
   cmd

@@ -3,12 +3,14 @@ import { Concept, RidgeClassifier, SGDClassifier, TCAV, conceptFromNpyFolder, sc
 import { fromOnnx, type HostTensor, type OnnxTensor } from '@attribution/onnx';
 import { ArgumentError, describeValue, toNumbers, type Backend } from '@attribution/tensor';
 import { parseLimits, type Limits } from './limits.js';
-import { loadRuntime } from './methods.js';
+import { loadRuntime, parseProviders } from './methods.js';
 import { checkJsonOut, writeAtomic } from './output.js';
 import { parseOptions, parseTarget, readTensor } from './read.js';
 
 /** The flags of `attribution concept`. */
 export interface ConceptFlags {
+  /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
+  ep?: string;
   layer: string[];
   concept: string[];
   random: string[];
@@ -82,7 +84,8 @@ export async function conceptCommand(modelPath: string, o: ConceptFlags, out: (t
   if (twice !== undefined) throw new ArgumentError('--concept', 'distinct concept names', `'${twice}' twice`);
   checkJsonOut(o.out, modelPath, o.input);
   const ort = await loadRuntime(o.runtime);
-  const model = await fromOnnx(ort, modelPath);
+  const providers = parseProviders(o.ep);
+  const model = await fromOnnx(ort, modelPath, providers ? { executionProviders: providers } : {});
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     const b = model.backend;

@@ -6,7 +6,7 @@ import { normalizeArgs, resolveTarget, targetRowLimit, withScope } from '@attrib
 import { fromOnnx, hostBackend, type HostTensor, type OnnxModel } from '@attribution/onnx';
 import { ArgumentError, describeChoices, toNumbers } from '@attribution/tensor';
 import { dump } from 'npyjs';
-import { chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, type MethodFlags } from './methods.js';
+import { chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, parseProviders, type MethodFlags } from './methods.js';
 import { LimitError, parseLimits } from './limits.js';
 import { sha256Path } from './hash.js';
 import { checkOutputFolder, type ReadPath } from './output.js';
@@ -163,6 +163,7 @@ async function computeDataset(modelPath: string, flags: DatasetFlags, out: (text
     ...(flags.targetMask !== undefined ? { targetMask: await sha256(readable(flags.targetMask, '--target-mask')) } : {}),
     ...(flags.labels !== undefined ? { labels: await sha256(flags.labels) } : {}),
     ...(flags.gradient === 'finite-difference' ? { gradient: flags.gradient } : {}),
+    ...(flags.ep !== undefined ? { executionProviders: (parseProviders(flags.ep) as string[]).join(',') } : {}),
     options: flags.options ?? null,
     seed: runSeedOf,
     baselines: await Promise.all(flags.baseline.map(async (b, i) => (isFile(b) ? sha256(readable(b, `--baseline #${i + 1}`)) : b))),
@@ -333,6 +334,7 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
     ['--options', f.options],
     ['--output', f.output],
     ['--gradient', f.gradient],
+    ['--ep', f.ep],
     ['--batch-size', f.batchSize],
   ];
   for (const [flag, value] of optional) if (value !== undefined) args.push(flag, value);

@@ -3,7 +3,7 @@ import { fromOnnx, type HostTensor, type OnnxModel, type OnnxTensor } from '@att
 import { ArgumentError, closestName, describeValue, toNumbers } from '@attribution/tensor';
 import { parseLimits } from './limits.js';
 import { withCliLosses } from './losses.js';
-import { loadRuntime } from './methods.js';
+import { loadRuntime, parseProviders } from './methods.js';
 import { checkJsonOut, writeAtomic } from './output.js';
 import { parseOptions, parseTarget, readTensor } from './read.js';
 
@@ -13,6 +13,8 @@ type InfluenceMethod = (typeof INFLUENCE_METHODS)[number];
 
 /** The flags of `attribution influence`. */
 export interface InfluenceFlags {
+  /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
+  ep?: string;
   method: string;
   train: string[];
   trainLabels?: string;
@@ -100,9 +102,11 @@ export async function influenceCommand(modelPath: string, o: InfluenceFlags, out
   const limits = parseLimits(o.limit);
   const ort = await loadRuntime(o.runtime);
   const checkpoints = o.checkpoint.map(parseCheckpoint);
+  const providers = parseProviders(o.ep);
+  const onnx = providers ? { executionProviders: providers } : {};
   const opened: OnnxModel[] = [];
   try {
-    const model = await fromOnnx(ort, modelPath);
+    const model = await fromOnnx(ort, modelPath, onnx);
     opened.push(model);
     const train = await Promise.all(o.train.map((f, i) => readTensor(f, `--train #${i + 1}`, limits)));
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
@@ -121,7 +125,7 @@ export async function influenceCommand(modelPath: string, o: InfluenceFlags, out
         ? [{ model, learningRate: 1 }]
         : {
             count: checkpoints.length,
-            load: async (i: number) => ({ model: await fromOnnx(ort, (checkpoints[i] as { file: string }).file), learningRate: (checkpoints[i] as { learningRate: number }).learningRate }),
+            load: async (i: number) => ({ model: await fromOnnx(ort, (checkpoints[i] as { file: string }).file, onnx), learningRate: (checkpoints[i] as { learningRate: number }).learningRate }),
             release: (_i: number, c: { model?: unknown }) => (c.model as OnnxModel).dispose(),
           };
     const testInputs = inputs.length === 1 ? (inputs[0] as HostTensor) : inputs;
@@ -142,7 +146,7 @@ export async function influenceCommand(modelPath: string, o: InfluenceFlags, out
               : undefined;
       let nif: NaiveInfluenceFunction<OnnxTensor> | undefined;
       if (!explainer) {
-        const at = checkpoints.length === 1 ? await fromOnnx(ort, (checkpoints[0] as { file: string }).file) : model;
+        const at = checkpoints.length === 1 ? await fromOnnx(ort, (checkpoints[0] as { file: string }).file, onnx) : model;
         if (at !== model) opened.push(at);
         nif = new NaiveInfluenceFunction<OnnxTensor>(at, trainSet, common);
       }

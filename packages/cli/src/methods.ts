@@ -24,23 +24,38 @@ export interface MethodFlags {
   gradient?: string;
   /** `--limit name=value`: resource limits raised or lowered (see {@link parseLimits}). */
   limit?: string[];
+  /** `--ep cuda,cpu`: the ONNX Runtime execution providers, in order of preference. */
+  ep?: string;
 }
 
 /** The `fromOnnx` options the flags ask for: the explained output, how gradients are computed, the class names. */
 export function modelOptions(
-  o: { output?: string; gradient?: string },
+  o: { output?: string; gradient?: string; ep?: string },
   limits?: Limits,
   labels?: readonly string[],
-): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number }; labels?: readonly string[] } {
+): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number }; labels?: readonly string[]; executionProviders?: readonly string[] } {
   if (o.gradient !== undefined && o.gradient !== 'graph' && o.gradient !== 'finite-difference') {
     throw new ArgumentError('--gradient', "'graph' (the backward graph, default) or 'finite-difference' (two forward passes per input element)", `'${o.gradient}'`);
   }
+  const providers = parseProviders(o.ep);
   return {
+    ...(providers ? { executionProviders: providers } : {}),
     ...(o.output ? { output: o.output } : {}),
     ...(o.gradient ? { gradient: o.gradient } : {}),
     ...(limits ? { limits: { maxNodes: limits.gradientNodes, maxConstantElements: limits.gradientConstant } } : {}),
     ...(labels ? { labels } : {}),
   };
+}
+
+/** The help of `--ep`. */
+export const EP_HELP = "the ONNX Runtime execution providers, in order of preference: cuda, tensorrt (onnxruntime-node's GPU build on an NVIDIA GPU), coreml, dml, cpu; with --runtime web: webgpu, webnn, wasm (e.g. cuda,cpu; default: the runtime's CPU provider)";
+
+/** Parses `--ep cuda,cpu` into provider names (checked by fromOnnx when the first session is created). */
+export function parseProviders(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((p) => p.trim());
+  if (names.some((n) => !/^[a-z][a-z0-9_-]*$/i.test(n))) throw new ArgumentError('--ep', 'provider names separated by commas, e.g. cuda,cpu', `'${text}'`);
+  return names;
 }
 
 /** The class names of `--labels`, when given. */

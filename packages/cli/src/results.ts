@@ -21,6 +21,8 @@ export interface Manifest {
   readonly labels?: string;
   /** 'finite-difference' when gradients are estimated (absent for the backward graph). */
   readonly gradient?: string;
+  /** The `--ep` providers, when given (results of different providers differ in rounding: not mixed in one run). */
+  readonly executionProviders?: string;
   readonly options: string | null;
   /**
    * The run's seed, for methods that draw random numbers: the `seed` of `--options`, or one drawn by the run that
@@ -106,7 +108,7 @@ export function manifestDifferences(there: Manifest, here: Manifest): string[] {
     if ((a ?? null) !== (b ?? null)) out.push(`${flag} (${b ? `sha256 ${short(b)}` : 'none'} here, ${a ? `sha256 ${short(a)}` : 'none'} in the manifest)`);
   }
   // The seed is part of the options when given; a drawn seed is the folder's, and is reused.
-  const plain: (keyof Manifest)[] = ['method', 'layer', 'neuron', 'target', 'gradient', 'options', 'output', 'batchSize', 'examples', 'batches'];
+  const plain: (keyof Manifest)[] = ['method', 'layer', 'neuron', 'target', 'gradient', 'executionProviders', 'options', 'output', 'batchSize', 'examples', 'batches'];
   for (const key of plain) {
     if (JSON.stringify(there[key] ?? null) !== JSON.stringify(here[key] ?? null)) out.push(`${key} (${text(here[key])} here, ${text(there[key])} in the manifest)`);
   }

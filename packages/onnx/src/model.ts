@@ -39,6 +39,15 @@ export interface OnnxModelOptions {
   /** Options for every ONNX Runtime session the model creates. */
   readonly sessionOptions?: InferenceSession.SessionOptions;
   /**
+   * The execution providers every session of the model uses, the gradient models' included, in order of
+   * preference: `'cpu'`; in Node `'cuda'` and `'tensorrt'` (onnxruntime-node's GPU build on an NVIDIA GPU),
+   * `'coreml'`, `'dml'`; in browsers `'webgpu'`, `'webnn'`, `'wasm'`; or a provider's options object
+   * (`{ name: 'cuda', deviceId: 1 }`). ONNX Runtime runs each operator on the first provider that has it.
+   * A provider the runtime or the machine lacks is refused with a BackendError naming it, when the first
+   * session is created. Default: ONNX Runtime's (CPU in Node, WebAssembly in browsers).
+   */
+  readonly executionProviders?: readonly (string | { readonly name: string; readonly [option: string]: unknown })[];
+  /**
    * How gradients are computed: `'graph'` (default) builds the backward graph and runs it in ONNX Runtime;
    * `'finite-difference'` estimates them with two forward passes per input element — slow, for models
    * with operators that have no backward rule.
@@ -92,6 +101,8 @@ export class OnnxModel implements Model<OnnxTensor> {
   readonly output: string;
   /** The class names of the explained output's last axis (the `labels` option), if given. */
   readonly labels?: readonly string[];
+  /** The execution providers asked for (the `executionProviders` option, by name); undefined: ONNX Runtime's default. */
+  readonly executionProviders?: readonly string[];
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly paramTensors = new Map<string, OrtTensor>();
   private readonly graph: Graph;
@@ -108,6 +119,9 @@ export class OnnxModel implements Model<OnnxTensor> {
     private readonly options: OnnxModelOptions = {},
   ) {
     this.labels = checkLabels(options.labels);
+    checkProviders(options.executionProviders);
+    const providers = options.executionProviders ?? options.sessionOptions?.executionProviders;
+    if (providers) this.executionProviders = providers.map((p) => (typeof p === 'string' ? p : p.name));
     this.graph = new Graph(bytes);
     const external = externalReferences(bytes);
     if (external.length > 0) {
@@ -228,7 +242,12 @@ export class OnnxModel implements Model<OnnxTensor> {
         const transformed = untouched
           ? this.asGiven()
           : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits, params });
-        const options: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...this.options.sessionOptions };
+        const providers = this.options.executionProviders;
+        const options: InferenceSession.SessionOptions = {
+          graphOptimizationLevel: 'all',
+          ...this.options.sessionOptions,
+          ...(providers ? { executionProviders: providers as InferenceSession.SessionOptions['executionProviders'] } : {}),
+        };
         try {
           const session = await this.ort.InferenceSession.create(transformed.bytes, options);
           if (this.disposed) {
@@ -240,6 +259,13 @@ export class OnnxModel implements Model<OnnxTensor> {
         } catch (e) {
           if (e instanceof BackendError) throw e;
           const message = e instanceof Error ? e.message : String(e);
+          const provider = unavailableProvider(message, providers ?? this.options.sessionOptions?.executionProviders);
+          if (provider) {
+            throw new BackendError(
+              `The execution provider '${provider}' is not available here (${message.split('\n')[0]}). ${PROVIDER_HINTS[provider] ?? 'Check that this ONNX Runtime build has it.'} Leave executionProviders out (or use ['cpu'] in Node, ['wasm'] in browsers) to run on the CPU.`,
+              { cause: e },
+            );
+          }
           // The forward model is the file itself (pruned): when ONNX Runtime refuses it, the file is at fault.
           if (wrt.length === 0) throw new InvalidModelError(`ONNX Runtime could not load the model: ${message}`, { cause: e });
           throw new BackendError(`ONNX Runtime could not load the gradient model: ${message}`, { cause: e });
@@ -434,7 +460,32 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 }
 
-const OPTION_NAMES = ['output', 'sessionOptions', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits', 'labels'];
+const OPTION_NAMES = ['output', 'sessionOptions', 'executionProviders', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits', 'labels'];
+
+/** What each execution provider needs, for the error that says it is missing. */
+const PROVIDER_HINTS: Readonly<Record<string, string>> = {
+  cuda: "onnxruntime-node's CUDA provider needs its GPU build (the package's install script downloads it: do not install with --ignore-scripts, see docs/backends.md) and an NVIDIA GPU with CUDA 12 and cuDNN 9.",
+  tensorrt: "onnxruntime-node's TensorRT provider needs its GPU build, an NVIDIA GPU and TensorRT 10 on the library path.",
+  webgpu: 'WebGPU needs a browser (or Node build) with a WebGPU adapter: navigator.gpu, and onnxruntime-web/webgpu.',
+  webnn: 'WebNN needs a browser that implements it (navigator.ml) and onnxruntime-web.',
+  dml: 'DirectML runs on Windows only.',
+  coreml: 'Core ML runs on macOS and iOS only.',
+};
+
+/** The provider a session-creation failure is about, when the message says one is missing. */
+function unavailableProvider(message: string, providers: unknown): string | undefined {
+  const names = (Array.isArray(providers) ? providers : []).map((p) => (typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name)).filter((n): n is string => typeof n === 'string');
+  const missing = /\[([\w-]+)\] backend not found/i.exec(message)?.[1] ?? /AppendExecutionProvider_(\w+)/i.exec(message)?.[1]?.toLowerCase();
+  if (missing) return names.find((n) => n.toLowerCase() === missing) ?? missing;
+  return names.find((n) => n !== 'cpu' && n !== 'wasm' && new RegExp(`providers/${n}|${n} ?(provider|backend|adapter)`, 'i').test(message));
+}
+
+/** Checks `executionProviders`: a non-empty list of provider names or `{ name, … }` objects. */
+function checkProviders(value: unknown): void {
+  if (value === undefined) return;
+  const ok = Array.isArray(value) && value.length > 0 && value.every((p) => (typeof p === 'string' && p.length > 0) || (p !== null && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string'));
+  if (!ok) throw new ArgumentError('executionProviders', "a non-empty list of provider names ('cuda', 'webgpu', 'cpu', …) or { name, …options } objects", describeValue(value));
+}
 
 /** Rejects unknown option names of {@link fromOnnx} (a misspelt `externalDataFolder` must not pass silently). */
 function checkModelOptions(options: unknown): void {
@@ -443,6 +494,10 @@ function checkModelOptions(options: unknown): void {
     throw new ArgumentError('fromOnnx options', 'an options object', describeValue(options));
   }
   checkLabels((options as OnnxModelOptions).labels);
+  checkProviders((options as OnnxModelOptions).executionProviders);
+  if ((options as OnnxModelOptions).executionProviders !== undefined && (options as OnnxModelOptions).sessionOptions?.executionProviders !== undefined) {
+    throw new ArgumentError('executionProviders', 'the providers in one place: executionProviders, or sessionOptions.executionProviders', 'both');
+  }
   const limits = (options as OnnxModelOptions).limits;
   if (limits !== undefined) {
     if (limits === null || typeof limits !== 'object') throw new ArgumentError('limits', `an object with ${Object.keys(DEFAULT_LIMITS).join(', ')}`, describeValue(limits));
