@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, type UserWorkspaceConfig } from 'vitest/config';
@@ -72,6 +73,18 @@ function tfjsSetup(name: string): Pick<NonNullable<UserWorkspaceConfig['test']>,
   return {};
 }
 
+/**
+ * The gradient-model cache of the ONNX adapter (on by default in Node) goes to a fresh folder per test run, so
+ * that tests neither read nor fill the user's `~/.cache/attribution` and every run starts cold.
+ */
+const TEST_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-test-cache-'));
+
+/** tfjsSetup's settings with the test cache folder in the environment. */
+function testSetup(name: string): Pick<NonNullable<UserWorkspaceConfig['test']>, 'setupFiles' | 'env'> {
+  const tfjs = tfjsSetup(name);
+  return { ...tfjs, env: { ...tfjs.env, XDG_CACHE_HOME: TEST_CACHE } };
+}
+
 /** The vitest project settings every package shares. */
 export function sharedProjectConfig(name: string, extra: { testTimeout?: number } = {}): UserWorkspaceConfig {
   const shared = SHARED_PROCESS[name];
@@ -79,7 +92,7 @@ export function sharedProjectConfig(name: string, extra: { testTimeout?: number 
     resolve: { alias: sourceAliases() },
     ssr,
     test: {
-      ...tfjsSetup(name),
+      ...testSetup(name),
       name,
       include: ['test/**/*.test.ts'],
       exclude: [...configDefaults.exclude, ...(shared?.ownProcess ?? [])],
@@ -98,7 +111,7 @@ export function ownProcessProjects(): UserWorkspaceConfig[] {
       resolve: { alias: sourceAliases() },
       ssr,
       test: {
-        ...tfjsSetup(name),
+        ...testSetup(name),
         name: `${name}:own-process`,
         root: path.join(root, dir),
         include: [...ownProcess],

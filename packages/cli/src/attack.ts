@@ -5,14 +5,15 @@ import { loadRuntime, parseProviders } from './methods.js';
 import { parseLimits } from './limits.js';
 import { withCliLosses } from './losses.js';
 import { checkJsonOut, writeAtomic } from './output.js';
+import { ATTACK_METHODS } from './names.js';
 import { parseOptions, parseTarget, readTensor } from './read.js';
 
-/** The methods of `attribution attack`. */
-export const ATTACK_METHODS = ['fgsm', 'pgd', 'compare', 'min-param'] as const;
 type AttackMethod = (typeof ATTACK_METHODS)[number];
 
 /** The flags of `attribution attack`. */
 export interface AttackFlags {
+  /** false with `--no-cache`. */
+  cache?: boolean;
   /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
   ep?: string;
   method: string;
@@ -109,7 +110,7 @@ export async function attack(modelPath: string, o: AttackFlags, out: (text: stri
   checkJsonOut(o.out, modelPath, o.input);
   const ort = await loadRuntime(o.runtime);
   const providers = parseProviders(o.ep);
-  const model = await fromOnnx(ort, modelPath, { ...(o.output !== undefined ? { output: o.output } : {}), ...(providers ? { executionProviders: providers } : {}) });
+  const model = await fromOnnx(ort, modelPath, { ...(o.output !== undefined ? { output: o.output } : {}), ...(providers ? { executionProviders: providers } : {}), ...(o.cache === false ? { cache: false } : {}) });
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     const names = model.inputNames.slice(0, inputs.length);

@@ -3,22 +3,21 @@ import { inspectModel } from '@attribution/onnx-grad';
 import { primaryMethods } from '@attribution/primary';
 import { ArgumentError, AttributionError, shapesEqual, toNumbers } from '@attribution/tensor';
 import { SingleBar } from 'cli-progress';
-import { ATTACK_METHODS, attack, type AttackFlags } from './attack.js';
-import { conceptCommand, type ConceptFlags } from './concept.js';
-import { INFLUENCE_METHODS, influenceCommand, type InfluenceFlags } from './influence.js';
+import type { AttackFlags } from './attack.js';
+import type { ConceptFlags } from './concept.js';
+import type { InfluenceFlags } from './influence.js';
 import { CommanderError, Option, type Command } from 'commander';
-import { writeHeatmap, writeHtml, writePlot, type PictureOptions } from './pictures.js';
-import { explainDataset, type DatasetFlags } from './dataset.js';
-import { EP_HELP, METHODS, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
+import type { PictureOptions } from './pictures.js';
+import type { DatasetFlags } from './dataset.js';
+import { EP_HELP, METHODS, NO_CACHE_HELP, chooseMethod, labelsOf, loadRuntime, methodOptions, modelOptions, resolveClasses, type MethodFlags, type TargetClasses } from './methods.js';
 import { parseLimits } from './limits.js';
 import { checkDistinctOutputs, checkOutputFile, checkOutputFormat, writeAtomic, type ReadPath } from './output.js';
-import { mergeCommand } from './merge.js';
-import { verifyCommand } from './results.js';
+import { ATTACK_METHODS, INFLUENCE_METHODS, TEXT_METHOD_NAMES } from './names.js';
 import { runSeed, seedOption, seedingOf } from './seeding.js';
 import { readTensor } from './read.js';
 import { SEED, seedModel } from './seed.js';
 import { summarize } from './summary.js';
-import { TEXT_METHODS, explainText, type ExplainTextFlags } from './text.js';
+import type { ExplainTextFlags } from './text.js';
 import { CliCommand, checkUsage, repeatable, required, version } from './usage.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -84,9 +83,9 @@ async function explain(modelPath: string | Uint8Array, o: ExplainOptions, io: Io
           ? model.inputNames.slice(0, inputs.length)
           : ['interpretable features'];
     const pictures: [string | undefined, () => Promise<void>][] = [
-      [o.heatmap, () => writeHeatmap(o.heatmap as string, inputs[0] as HostTensor, attributions[0] as HostTensor, o)],
-      [o.plot, () => writePlot(o.plot as string, attributions, names, o)],
-      [o.html, () => writeHtml(o.html as string, model, inputs, attributions[0] as HostTensor, classes ? [...classes.indices] : options.target, o)],
+      [o.heatmap, async () => (await import('./pictures.js')).writeHeatmap(o.heatmap as string, inputs[0] as HostTensor, attributions[0] as HostTensor, o)],
+      [o.plot, async () => (await import('./pictures.js')).writePlot(o.plot as string, attributions, names, o)],
+      [o.html, async () => (await import('./pictures.js')).writeHtml(o.html as string, model, inputs, attributions[0] as HostTensor, classes ? [...classes.indices] : options.target, o)],
     ];
     for (const [file, write] of pictures) {
       if (file === undefined) continue;
@@ -269,6 +268,7 @@ export function program(io: Io = processIo): Command {
     .option('--example <k>', 'which example --plot draws (default: 0)')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
     .option('--ep <providers>', EP_HELP)
+    .option('--no-cache', NO_CACHE_HELP)
     .addOption(RUNTIME())
     .action(async (model: string, opts: ExplainOptions) => explain(model, opts, io));
   cmd
@@ -295,13 +295,14 @@ export function program(io: Io = processIo): Command {
     .option('--summary <file.json>', 'once every batch is done, write the statistics of the attributions over the dataset per position (count, mean, variance, std dev, min, max; overall and per target class) as JSON')
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements, rows, workers, gradient-nodes, gradient-constant (see docs/security.md#limits); repeat for several')))
     .option('--ep <providers>', EP_HELP)
+    .option('--no-cache', NO_CACHE_HELP)
     .addOption(RUNTIME())
-    .action(async (model: string, opts: DatasetFlags) => explainDataset(model, opts, io.out));
+    .action(async (model: string, opts: DatasetFlags) => (await import('./dataset.js')).explainDataset(model, opts, io.out));
   cmd
     .command('explain-text')
     .description("attribute a language model's continuation of a prompt to the prompt's tokens or a template's values (Captum's LLMAttribution)")
     .argument('<model-dir>', 'the model folder to explain: tokenizer.json, tokenizer_config.json, config.json and onnx/model.onnx (the transformers.js layout)')
-    .addOption(required(new Option('--method <name>', `the method: ${Object.keys(TEXT_METHODS).join(', ')}`)))
+    .addOption(required(new Option('--method <name>', `the method: ${TEXT_METHOD_NAMES.join(', ')}`)))
     .option('--prompt <text>', 'the prompt; its tokens are the features')
     .option('--target <text>', "the continuation to explain (default: the model's greedy continuation)")
     .option('--template <text>', 'instead of --prompt: a template with {} (or {name}) slots whose --values are the features; {{ and }} are braces')
@@ -320,7 +321,7 @@ export function program(io: Io = processIo): Command {
     .option('--model-file <name>', 'the decoder file: a path in the folder (onnx/decoder_model_merged.onnx) or a name (decoder_model_merged) (default: the first of model, decoder_model_merged, decoder_with_past_model)')
     .option('--quantized', 'load the quantized variant of the model file (onnx/model_quantized.onnx, …)')
     .addOption(RUNTIME())
-    .action(async (modelDir: string, opts: ExplainTextFlags) => explainText(modelDir, opts, io));
+    .action(async (modelDir: string, opts: ExplainTextFlags) => (await import('./text.js')).explainText(modelDir, opts, io));
   cmd
     .command('attack')
     .description("adversarial examples and robustness (Captum's captum.robust): FGSM and PGD attacks, a comparison of attacks, the smallest attack that changes the predictions")
@@ -334,8 +335,9 @@ export function program(io: Io = processIo): Command {
     .option('--out <file>', "write {method, perturbed: [{name, shape, data}], predictions: {before, after}} (compare: results and summary; min-param: param too) as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
     .option('--ep <providers>', EP_HELP)
+    .option('--no-cache', NO_CACHE_HELP)
     .addOption(RUNTIME())
-    .action(async (model: string, opts: AttackFlags) => attack(model, opts, io.out));
+    .action(async (model: string, opts: AttackFlags) => (await import('./attack.js')).attack(model, opts, io.out));
   cmd
     .command('concept')
     .description("how much human concepts drive a prediction (Captum's TCAV): concepts and random counterexamples given by .npy examples, a CAV per concept and layer, TCAV scores and their significance against random concepts")
@@ -349,8 +351,9 @@ export function program(io: Io = processIo): Command {
     .option('--out <file>', "write {method, layers, target, concepts, random, scores, cavAccuracy, significance} as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
     .option('--ep <providers>', EP_HELP)
+    .option('--no-cache', NO_CACHE_HELP)
     .addOption(RUNTIME())
-    .action(async (model: string, opts: ConceptFlags) => conceptCommand(model, opts, io.out));
+    .action(async (model: string, opts: ConceptFlags) => (await import('./concept.js')).conceptCommand(model, opts, io.out));
   cmd
     .command('influence')
     .description("which training examples drive a prediction (Captum's captum.influence): TracIn over checkpoints, influence functions, similarity of layer activations")
@@ -367,8 +370,9 @@ export function program(io: Io = processIo): Command {
     .option('--out <file>', "write {method, checkpoints, influence (scores [test][train], or with k {indices, influenceScores}), selfInfluence?, layers? (similarity)} as JSON ('-': print it)")
     .addOption(repeatable(new Option('--limit <name=value>', 'raise or lower a resource limit: npy-header, elements (see docs/security.md#limits); repeat for several')))
     .option('--ep <providers>', EP_HELP)
+    .option('--no-cache', NO_CACHE_HELP)
     .addOption(RUNTIME())
-    .action(async (model: string, opts: InfluenceFlags) => influenceCommand(model, opts, io.out));
+    .action(async (model: string, opts: InfluenceFlags) => (await import('./influence.js')).influenceCommand(model, opts, io.out));
   cmd
     .command('inspect')
     .description('inputs, outputs, operators and which have gradient rules')
@@ -379,13 +383,34 @@ export function program(io: Io = processIo): Command {
     .command('verify')
     .description('re-check a results folder of explain-dataset: its manifest, every batch record and array file (size and sha256), which batches are missing; exit 1 unless complete')
     .argument('<dir>', 'the folder explain-dataset wrote (its --out)')
-    .action(async (dir: string) => verifyCommand(dir, io.out));
+    .action(async (dir: string) => (await import('./results.js')).verifyCommand(dir, io.out));
   cmd
     .command('merge')
     .description('combine the result folders of one explain-dataset run computed in shards (one folder each) into one folder: every folder verified, their manifests equal, each batch in exactly one')
     .argument('<dirs...>', 'the shard folders (each written by explain-dataset --shard)')
     .addOption(required(new Option('--out <dir>', 'the merged folder: new or empty; verified after the copy')))
-    .action(async (dirs: string[], opts: { out: string }) => mergeCommand(dirs, opts.out, io.out));
+    .action(async (dirs: string[], opts: { out: string }) => (await import('./merge.js')).mergeCommand(dirs, opts.out, io.out));
+  const cache = cmd.command('cache').description('the on-disk cache of built gradient models ($XDG_CACHE_HOME/attribution): building one for a large model costs more than the attribution, so each is kept');
+  cache
+    .command('info')
+    .description('where the cache is, how many gradient models it holds and their size')
+    .option('--folder <dir>', 'another cache folder')
+    .action(async (opts: { folder?: string }) => {
+      const { gradientModelCache } = await import('@attribution/onnx');
+      const c = gradientModelCache(opts.folder);
+      const { entries, bytes } = await c.size();
+      io.out(`${c.folder}: ${entries} gradient model${entries === 1 ? '' : 's'}, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
+    });
+  cache
+    .command('clear')
+    .description('delete every cached gradient model')
+    .option('--folder <dir>', 'another cache folder')
+    .action(async (opts: { folder?: string }) => {
+      const { gradientModelCache } = await import('@attribution/onnx');
+      const c = gradientModelCache(opts.folder);
+      const { files, bytes } = await c.clear();
+      io.out(`${c.folder}: removed ${files} file${files === 1 ? '' : 's'}, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
+    });
   cmd.command('demo').description("Captum's seed example").action(async () => demo(io));
   return cmd;
 }

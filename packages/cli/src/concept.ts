@@ -9,6 +9,8 @@ import { parseOptions, parseTarget, readTensor } from './read.js';
 
 /** The flags of `attribution concept`. */
 export interface ConceptFlags {
+  /** false with `--no-cache`. */
+  cache?: boolean;
   /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
   ep?: string;
   layer: string[];
@@ -85,7 +87,7 @@ export async function conceptCommand(modelPath: string, o: ConceptFlags, out: (t
   checkJsonOut(o.out, modelPath, o.input);
   const ort = await loadRuntime(o.runtime);
   const providers = parseProviders(o.ep);
-  const model = await fromOnnx(ort, modelPath, providers ? { executionProviders: providers } : {});
+  const model = await fromOnnx(ort, modelPath, { ...(providers ? { executionProviders: providers } : {}), ...(o.cache === false ? { cache: false } : {}) });
   try {
     const inputs = await Promise.all(o.input.map((f, i) => readTensor(f, `--input #${i + 1}`, limits)));
     const b = model.backend;

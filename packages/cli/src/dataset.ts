@@ -338,5 +338,6 @@ function datasetArgs(modelPath: string, f: DatasetFlags): string[] {
     ['--batch-size', f.batchSize],
   ];
   for (const [flag, value] of optional) if (value !== undefined) args.push(flag, value);
+  if (f.cache === false) args.push('--no-cache');
   return args;
 }

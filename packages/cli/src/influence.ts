@@ -5,14 +5,15 @@ import { parseLimits } from './limits.js';
 import { withCliLosses } from './losses.js';
 import { loadRuntime, parseProviders } from './methods.js';
 import { checkJsonOut, writeAtomic } from './output.js';
+import { INFLUENCE_METHODS } from './names.js';
 import { parseOptions, parseTarget, readTensor } from './read.js';
 
-/** The methods of `attribution influence`. */
-export const INFLUENCE_METHODS = ['similarity', 'tracin-cp', 'tracin-cp-fast', 'tracin-cp-fast-rand-proj', 'naive-influence-function'] as const;
 type InfluenceMethod = (typeof INFLUENCE_METHODS)[number];
 
 /** The flags of `attribution influence`. */
 export interface InfluenceFlags {
+  /** false with `--no-cache`. */
+  cache?: boolean;
   /** `--ep cuda,cpu`: ONNX Runtime execution providers. */
   ep?: string;
   method: string;
@@ -103,7 +104,7 @@ export async function influenceCommand(modelPath: string, o: InfluenceFlags, out
   const ort = await loadRuntime(o.runtime);
   const checkpoints = o.checkpoint.map(parseCheckpoint);
   const providers = parseProviders(o.ep);
-  const onnx = providers ? { executionProviders: providers } : {};
+  const onnx = { ...(providers ? { executionProviders: providers } : {}), ...(o.cache === false ? { cache: false } : {}) };
   const opened: OnnxModel[] = [];
   try {
     const model = await fromOnnx(ort, modelPath, onnx);

@@ -26,26 +26,32 @@ export interface MethodFlags {
   limit?: string[];
   /** `--ep cuda,cpu`: the ONNX Runtime execution providers, in order of preference. */
   ep?: string;
+  /** false with `--no-cache`: no on-disk cache of built gradient models. */
+  cache?: boolean;
 }
 
 /** The `fromOnnx` options the flags ask for: the explained output, how gradients are computed, the class names. */
 export function modelOptions(
-  o: { output?: string; gradient?: string; ep?: string },
+  o: { output?: string; gradient?: string; ep?: string; cache?: boolean },
   limits?: Limits,
   labels?: readonly string[],
-): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number }; labels?: readonly string[]; executionProviders?: readonly string[] } {
+): { output?: string; gradient?: 'graph' | 'finite-difference'; limits?: { maxNodes: number; maxConstantElements: number }; labels?: readonly string[]; executionProviders?: readonly string[]; cache?: boolean } {
   if (o.gradient !== undefined && o.gradient !== 'graph' && o.gradient !== 'finite-difference') {
     throw new ArgumentError('--gradient', "'graph' (the backward graph, default) or 'finite-difference' (two forward passes per input element)", `'${o.gradient}'`);
   }
   const providers = parseProviders(o.ep);
   return {
     ...(providers ? { executionProviders: providers } : {}),
+    ...(o.cache === false ? { cache: false } : {}),
     ...(o.output ? { output: o.output } : {}),
     ...(o.gradient ? { gradient: o.gradient } : {}),
     ...(limits ? { limits: { maxNodes: limits.gradientNodes, maxConstantElements: limits.gradientConstant } } : {}),
     ...(labels ? { labels } : {}),
   };
 }
+
+/** The help of `--no-cache`. */
+export const NO_CACHE_HELP = 'build gradient models afresh: do not read or write the on-disk cache of built gradient models ($XDG_CACHE_HOME/attribution; attribution cache info / clear)';
 
 /** The help of `--ep`. */
 export const EP_HELP = "the ONNX Runtime execution providers, in order of preference: cuda, tensorrt (onnxruntime-node's GPU build on an NVIDIA GPU), coreml, dml, cpu; with --runtime web: webgpu, webnn, wasm (e.g. cuda,cpu; default: the runtime's CPU provider)";

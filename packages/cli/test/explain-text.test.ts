@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { splitList } from '../src/text.js';
+import { TEXT_METHOD_NAMES } from '../src/names.js';
+import { TEXT_METHODS, splitList } from '../src/text.js';
 import { run } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +53,12 @@ function matchesCaptum(got: TextJson, id: string): void {
   (c.expected.tokenAttr ?? []).forEach((row, k) => close(got.tokenAttr?.[k] ?? [], row, c.tolerance, `${id} tokenAttr[${k}]`));
   close(got.outputProbs ?? [], c.reference.targetProbs, { atol: 1e-4, rtol: 1e-4 }, `${id} outputProbs`);
 }
+
+describe('the method names the help lists without loading @attribution/text', () => {
+  it('are the methods explain-text runs', () => {
+    expect([...TEXT_METHOD_NAMES]).toEqual(Object.keys(TEXT_METHODS));
+  });
+});
 
 describe('attribution explain-text', () => {
   it('runs every method, writing the JSON, the HTML page and the plots', async () => {

@@ -36,7 +36,7 @@ describe('unknown and misspelt options', () => {
 
   it('names it for every subcommand, with a suggestion, before required options and missing arguments are checked', async () => {
     const commands = subcommands();
-    expect(commands.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify', 'merge', 'demo']);
+    expect(commands.map((c) => c.name())).toEqual(['explain', 'explain-dataset', 'explain-text', 'attack', 'concept', 'influence', 'inspect', 'verify', 'merge', 'cache', 'demo']);
     for (const c of commands) {
       const options = new Help().visibleOptions(c).filter((o) => o.long !== undefined);
       for (const option of options) {
@@ -256,6 +256,6 @@ describe('docs/cli.md', () => {
   });
 
   it('refuses a document without a table for a subcommand', () => {
-    expect(() => renderFlagTables('# The command line\n', program())).toThrow(/no flag table for attribution, explain, explain-dataset, explain-text, attack, concept, influence, inspect, verify, merge, demo/);
+    expect(() => renderFlagTables('# The command line\n', program())).toThrow(/no flag table for attribution, explain, explain-dataset, explain-text, attack, concept, influence, inspect, verify, merge, cache, demo/);
   });
 });

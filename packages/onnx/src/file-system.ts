@@ -1,3 +1,5 @@
+import type { CacheStore } from './cache-store.js';
+
 /**
  * The file access the package needs, and only in Node: `#node-fs` resolves to `node-fs.ts` under the `node`
  * condition and to `no-fs.ts` elsewhere (browsers, workers, bundles for them), so a browser bundle imports no
@@ -15,6 +17,8 @@ export interface FileSystem {
   relative(from: string, to: string): string;
   isAbsolute(file: string): boolean;
   fileURLToPath(url: URL): string;
+  /** The cache of built gradient models (see cache-store.ts). */
+  readonly cache: CacheStore;
 }
 
 /** A file open for reading. */

@@ -5,7 +5,7 @@
  * `@attribution/onnx-grad` in the same session run. Tensors are host-side typed arrays ({@link HostTensor},
  * or ONNX Runtime's own CPU tensors).
  */
-export { OnnxModel, fromOnnx, type OnnxInput, type OnnxModelOptions, type OrtModule } from './model.js';
+export { OnnxModel, fromOnnx, gradientModelCache, type GradientModelCache, type OnnxInput, type OnnxModelOptions, type OrtModule } from './model.js';
 export { hostBackend, isOnnxTensor, type OnnxTensor } from './host-backend.js';
 export { HostTensor, type HostType } from './host-tensor.js';
 export { loadModelBytes, type ModelSource } from './source.js';

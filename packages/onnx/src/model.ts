@@ -18,7 +18,9 @@ import {
   type Model,
   type ParameterInfo,
 } from '@attribution/tensor';
+import { fileSystem } from '#node-fs';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
+import type { CacheStore } from './cache-store.js';
 import { externalReferences, inlineExternalData, type ExternalDataFolder } from './external-data.js';
 import { finiteDifferenceCost, finiteDifferenceGradient } from './finite-difference.js';
 import { hostBackend, type OnnxTensor } from './host-backend.js';
@@ -30,6 +32,8 @@ export interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly Tensor: new (type: any, data: any, dims?: readonly number[]) => OrtTensor;
+  /** The runtime's versions (`{ common, node }` or `{ common, web }`): part of the gradient-model cache key. */
+  readonly env?: { readonly versions?: Readonly<Record<string, string | undefined>> };
 }
 
 /** Options of {@link fromOnnx}. */
@@ -47,6 +51,15 @@ export interface OnnxModelOptions {
    * session is created. Default: ONNX Runtime's (CPU in Node, WebAssembly in browsers).
    */
   readonly executionProviders?: readonly (string | { readonly name: string; readonly [option: string]: unknown })[];
+  /**
+   * The on-disk cache of built gradient models (Node only): building one for a large model (and ONNX Runtime's
+   * optimisation of it) costs more than the attribution, so each is kept, with ONNX Runtime's optimised form, in
+   * `folder` (default `$XDG_CACHE_HOME/attribution`, i.e. `~/.cache/attribution`), keyed by the sha256 of the model,
+   * what is requested (gradients, captures, rules, input shapes), the gradient builder's code, the runtime's version,
+   * the session options and the machine; entries are written atomically and the least recently used go when the
+   * folder exceeds `maxBytes` (default 4 GiB). `false` turns it off. Default: on in Node, absent in browsers.
+   */
+  readonly cache?: boolean | { readonly folder?: string; readonly maxBytes?: number };
   /**
    * How gradients are computed: `'graph'` (default) builds the backward graph and runs it in ONNX Runtime;
    * `'finite-difference'` estimates them with two forward passes per input element — slow, for models
@@ -105,6 +118,7 @@ export class OnnxModel implements Model<OnnxTensor> {
   readonly executionProviders?: readonly string[];
   private readonly sessions = new Map<string, Promise<Compiled>>();
   private readonly paramTensors = new Map<string, OrtTensor>();
+  private modelHash: string | undefined;
   private readonly graph: Graph;
   /** The graph computes with its own shapes: gradient models are built per input shape, where that folds. */
   private readonly shapeDependent: boolean;
@@ -239,17 +253,37 @@ export class OnnxModel implements Model<OnnxTensor> {
         // A plain forward pass runs the model exactly as the user gave it.
         const untouched = wrt.length === 0 && replace.length === 0 && capture.length === 0 && !of;
         // Differentiating a layer tensor (neuron methods): it becomes the output, the model output is captured.
-        const transformed = untouched
-          ? this.asGiven()
-          : transformModel(this.bytes, { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits, params });
         const providers = this.options.executionProviders;
         const options: InferenceSession.SessionOptions = {
           graphOptimizationLevel: 'all',
           ...this.options.sessionOptions,
           ...(providers ? { executionProviders: providers as InferenceSession.SessionOptions['executionProviders'] } : {}),
         };
+        const request = { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits, params };
+        let cached = untouched ? undefined : await this.fromCache(request, options);
+        let transformed = untouched ? this.asGiven() : (cached?.transformed ?? transformModel(this.bytes, request));
+        if (cached && !cached.hit) await cached.save(transformed);
+        const create = async (): Promise<InferenceSession> =>
+          cached?.optimized
+            ? this.ort.InferenceSession.create(cached.optimized, { ...options, graphOptimizationLevel: 'disabled' })
+            : this.ort.InferenceSession.create(
+                transformed.bytes,
+                // ONNX Runtime warns on stderr that an optimised model may be hardware-specific: the cache key holds the machine.
+                cached?.optimizeInto ? { logSeverityLevel: 3, ...options, optimizedModelFilePath: cached.optimizeInto.temporary } : options,
+              );
         try {
-          const session = await this.ort.InferenceSession.create(transformed.bytes, options);
+          let session: InferenceSession;
+          try {
+            session = await create();
+          } catch (e) {
+            // A damaged cache entry: built again (and stored again) rather than failing.
+            if (!cached?.hit) throw e;
+            transformed = transformModel(this.bytes, request);
+            cached = await this.fromCache(request, options, true);
+            await cached?.save(transformed);
+            session = await create();
+          }
+          if (cached?.optimizeInto) await cached.commit();
           if (this.disposed) {
             // Disposed while the session was being created: dispose() could not release it.
             await session.release();
@@ -275,6 +309,67 @@ export class OnnxModel implements Model<OnnxTensor> {
       this.sessions.set(key, entry);
     }
     return entry;
+  }
+
+  /** The cache settings in effect: undefined when off (the option, or no file system). */
+  private cacheSettings(): { store: CacheStore; folder: string; maxBytes: number } | undefined {
+    const option = this.options.cache ?? true;
+    const store = fileSystem?.cache;
+    if (option === false || !store) return undefined;
+    const given = typeof option === 'object' ? option : {};
+    return { store, folder: store.folder(given.folder), maxBytes: given.maxBytes ?? 4 * 2 ** 30 };
+  }
+
+  /**
+   * The cache entry of a gradient model: on a hit its transformed model (and ONNX Runtime's optimised form, when
+   * saved); on a miss `save` to store the model built and, in Node's runtime, where ONNX Runtime should write its
+   * optimised form (`commit` moves it into place). Undefined when the cache is off. Cache failures (a read-only
+   * folder, a full disk) only cost the time saved: the model is built as without a cache.
+   */
+  private async fromCache(
+    request: object,
+    options: InferenceSession.SessionOptions,
+    rewrite = false,
+  ): Promise<
+    | {
+        hit: boolean;
+        transformed?: TransformedModel;
+        optimized?: Uint8Array;
+        optimizeInto?: { temporary: string; final: string };
+        save(t: TransformedModel): Promise<void>;
+        commit(): Promise<void>;
+      }
+    | undefined
+  > {
+    const c = this.cacheSettings();
+    if (!c) return undefined;
+    try {
+      this.modelHash ??= c.store.sha256(this.bytes);
+      const key = c.store.sha256(
+        new TextEncoder().encode(JSON.stringify([this.modelHash, request, await c.store.builder(), this.ort.env?.versions ?? null, options, c.store.machine()])),
+      );
+      const entry = rewrite ? undefined : await c.store.read(c.folder, key);
+      // ONNX Runtime writes optimised models in Node only; one written with a user's own path is theirs.
+      const optimizeInto = !entry?.optimized && this.ort.env?.versions?.node && !options.optimizedModelFilePath ? c.store.optimizedPaths(c.folder, key) : undefined;
+      const commit = async (): Promise<void> => {
+        if (optimizeInto) await c.store.commit(optimizeInto.temporary, optimizeInto.final).catch(() => false);
+      };
+      if (entry) {
+        const meta = JSON.parse(entry.meta) as Omit<TransformedModel, 'bytes'>;
+        return { hit: true, transformed: { ...meta, bytes: entry.model }, optimized: entry.optimized, optimizeInto, save: async () => undefined, commit };
+      }
+      return {
+        hit: false,
+        optimizeInto,
+        save: async (t) => {
+          const { bytes, ...meta } = t;
+          await c.store.write(c.folder, key, JSON.stringify(meta), bytes, c.maxBytes).catch(() => undefined);
+        },
+        commit,
+      };
+    } catch {
+      return undefined;
+    }
   }
 
   /** The model file itself, described as a transformed model with no gradients or captured tensors. */
@@ -460,7 +555,7 @@ export class OnnxModel implements Model<OnnxTensor> {
   }
 }
 
-const OPTION_NAMES = ['output', 'sessionOptions', 'executionProviders', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits', 'labels'];
+const OPTION_NAMES = ['output', 'sessionOptions', 'executionProviders', 'cache', 'gradient', 'finiteDifferenceStep', 'externalDataFolder', 'limits', 'labels'];
 
 /** What each execution provider needs, for the error that says it is missing. */
 const PROVIDER_HINTS: Readonly<Record<string, string>> = {
@@ -495,6 +590,12 @@ function checkModelOptions(options: unknown): void {
   }
   checkLabels((options as OnnxModelOptions).labels);
   checkProviders((options as OnnxModelOptions).executionProviders);
+  const cache = (options as OnnxModelOptions).cache;
+  if (cache !== undefined && typeof cache !== 'boolean') {
+    const c = cache as { folder?: unknown; maxBytes?: unknown };
+    const ok = c !== null && typeof c === 'object' && !Array.isArray(c) && Object.keys(c).every((k) => k === 'folder' || k === 'maxBytes') && (c.folder === undefined || (typeof c.folder === 'string' && c.folder.length > 0)) && (c.maxBytes === undefined || (typeof c.maxBytes === 'number' && Number.isFinite(c.maxBytes) && c.maxBytes >= 0));
+    if (!ok) throw new ArgumentError('cache', 'true, false, or { folder?: a path, maxBytes?: a number ≥ 0 }', describeValue(cache));
+  }
   if ((options as OnnxModelOptions).executionProviders !== undefined && (options as OnnxModelOptions).sessionOptions?.executionProviders !== undefined) {
     throw new ArgumentError('executionProviders', 'the providers in one place: executionProviders, or sessionOptions.executionProviders', 'both');
   }
@@ -528,4 +629,22 @@ export async function fromOnnx(ort: OrtModule, source: ModelSource, options: Onn
   checkModelOptions(options);
   const bytes = await inlineExternalData(await loadModelBytes(source), options.externalDataFolder);
   return new OnnxModel(ort, bytes, options);
+}
+
+/** The on-disk cache of built gradient models (see {@link OnnxModelOptions.cache}): where it is, how big, and clearing it. */
+export interface GradientModelCache {
+  /** The folder. */
+  readonly folder: string;
+  /** The number of entries (gradient models) and the bytes they take (optimised forms included). */
+  size(): Promise<{ entries: number; bytes: number }>;
+  /** Deletes every entry (and temporary files left by interrupted writes); what was removed. */
+  clear(): Promise<{ files: number; bytes: number }>;
+}
+
+/** The gradient-model cache in `folder` (default `$XDG_CACHE_HOME/attribution`); Node only (a BackendError elsewhere). */
+export function gradientModelCache(folder?: string): GradientModelCache {
+  const store = fileSystem?.cache;
+  if (!store) throw new BackendError('The gradient-model cache is on disk: it exists in Node only.');
+  const dir = store.folder(folder);
+  return { folder: dir, size: () => store.size(dir), clear: () => store.clear(dir) };
 }

@@ -154,7 +154,7 @@ describe('external data', () => {
 
   it('a misspelt option is caught, with the closest name', async () => {
     await expect(fromOnnx(ortNode, good(), { externalDataFolders: folder } as never)).rejects.toThrow(
-      /fromOnnx options: expected only the options output, sessionOptions, gradient, finiteDifferenceStep, externalDataFolder, limits, labels, got unknown option 'externalDataFolders'\. Did you mean externalDataFolder\?/,
+      /fromOnnx options: expected only the options output, sessionOptions, executionProviders, cache, gradient, finiteDifferenceStep, externalDataFolder, limits, labels, got unknown option 'externalDataFolders'\. Did you mean externalDataFolder\?/,
     );
   });
 

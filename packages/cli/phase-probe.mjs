@@ -1,0 +1,13 @@
+const t0 = performance.now();
+const ort = await import('onnxruntime-node');
+const { fromOnnx, HostTensor } = await import('@attribution/onnx');
+const { Saliency } = await import('@attribution/primary');
+const t1 = performance.now();
+const m = await fromOnnx(ort, '/work/shared/models/mobilenet_v2_224.onnx', { cache: process.env.NOCACHE ? false : { folder: '/tmp/cc2' } });
+const t2 = performance.now();
+const x = new HostTensor(Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => (i % 97) / 97), [1, 3, 224, 224], 'float32');
+await new Saliency(m).attribute(x, { target: 1 });
+const t3 = performance.now();
+await new Saliency(m).attribute(x, { target: 1 });
+const t4 = performance.now();
+console.log(JSON.stringify({ imports: Math.round(t1 - t0), fromOnnx: Math.round(t2 - t1), first: Math.round(t3 - t2), warm: Math.round(t4 - t3), uptime: process.uptime().toFixed(2) }));
