@@ -92,6 +92,7 @@ export const sidebar: DefaultTheme.SidebarItem[] = [
       page('Tabular (breast cancer)', '/demos/tabular'),
       page('Text generation (tiny GPT-2)', '/demos/text'),
       page('Explorer', '/demos/explorer'),
+      page('Beyond attribution (digits)', '/demos/beyond'),
     ],
   },
 ];

@@ -321,6 +321,76 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
     await page.close();
   }, 240_000);
 
+  it('demos/beyond: an adversarial digit reaches its target, TracIn finds same-class proponents, TCAV draws its chart', async () => {
+    const { page, errors } = await open('/demos/beyond.html');
+    await waitReady(page);
+    // The default digit is #34, a 9 (not a training digit).
+    expect(await page.getByTestId('demo-sample').inputValue()).toBe('34');
+    await expect.poll(() => textOf(page, 'demo-prediction'), { timeout: 30_000 }).toMatch(/^9 \((0|1)\.\d+\)$/);
+    const predicted = labels[34]!;
+    /** Runs a panel and waits for its `done`; returns the time it shows. */
+    const runPanel = async (panel: string): Promise<string> => {
+      await page.getByTestId(`${panel}-run`).click();
+      await expect.poll(() => textOf(page, `${panel}-status`), { timeout: 60_000, interval: 100 }).toMatch(/^(done|error: .*)$/);
+      expect(await textOf(page, `${panel}-status`), panel).toBe('done');
+      return textOf(page, `${panel}-time`);
+    };
+
+    // The attack: the default target is another class, and PGD reaches it.
+    const target = Number(await page.getByTestId('attack-target').inputValue());
+    expect(target).not.toBe(predicted);
+    expect(await runPanel('attack')).toMatch(/^\d+ ms$/);
+    expect(await textOf(page, 'attack-before')).toMatch(new RegExp(`^${predicted} \\(`));
+    expect(await textOf(page, 'attack-after')).toMatch(new RegExp(`^${target} \\(.*reached the target ${target}`));
+    for (const canvas of ['attack-original', 'attack-delta', 'attack-adversarial', 'attack-saliency-before', 'attack-saliency-after']) {
+      expect(await canvasColours(page, `[data-testid="${canvas}"]`), canvas).toBeGreaterThan(2);
+    }
+    expect(await page.getByTestId('attack-probabilities').locator('tr').count()).toBe(10);
+    // Another radius without Run: the result is marked stale.
+    await page.getByTestId('attack-radius').fill('0.4');
+    await page.getByTestId('attack-radius').press('Tab');
+    expect(await textOf(page, 'attack-status')).toBe('settings changed — press Run');
+
+    // Influence: three proponents of the digit's own class, three opponents, each with a score.
+    expect(await runPanel('influence')).toMatch(/^\d+ ms$/);
+    const proponents = page.getByTestId('influence-proponent');
+    expect(await proponents.count()).toBe(3);
+    expect(await proponents.getByTestId('influence-label').allTextContents()).toEqual([String(predicted), String(predicted), String(predicted)]);
+    expect(await page.getByTestId('influence-opponent').count()).toBe(3);
+    expect(await page.getByTestId('influence-opponent').getByTestId('influence-label').allTextContents()).not.toContain(String(predicted));
+
+    // TCAV: Cancel stops a run between experimental sets, and leaves no chart.
+    await page.getByTestId('tcav-run').click();
+    await expect.poll(() => page.getByTestId('tcav-progress').evaluate((p: HTMLProgressElement) => p.value), { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+    await page.getByTestId('tcav-cancel').click();
+    expect(await textOf(page, 'tcav-status')).toBe('cancelled');
+    await page.waitForTimeout(1500); // the cancelled run's reply, if any, must not land
+    expect(await page.getByTestId('tcav-chart').count()).toBe(0);
+    expect(await textOf(page, 'tcav-status')).toBe('cancelled');
+    // Run: one bar per concept and one for the random sets, a p-value per concept.
+    expect(await runPanel('tcav')).toMatch(/^\d+ ms$/);
+    const chart = page.getByTestId('tcav-chart').locator('svg');
+    expect(await chart.count()).toBe(1);
+    expect(await chart.locator('g.bar').count()).toBe(3);
+    expect(await chart.textContent()).toMatch(/horizontal stroke.*vertical stroke.*random/s);
+    const concepts = await page.getByTestId('tcav-concept').allTextContents();
+    expect(concepts).toHaveLength(2);
+    for (const c of concepts) expect(c).toMatch(/TCAV score (0|1)\.\d\d \(random (0|1)\.\d\d\), p = [\d.e+-]+ — (not significant|significant, (above|below) random) at 0\.05/);
+    // As `attribution concept` finds for the 9s (docs/cli.md): the top bar of a 9 matters, a vertical stroke does not.
+    expect(concepts[0]).toMatch(/^horizontal stroke: .* significant, above random/);
+    expect(concepts[1]).toMatch(/^vertical stroke: .* not significant/);
+    await shot(page, 'beyond');
+
+    // Another digit: every panel's result goes.
+    await page.getByTestId('demo-sample').selectOption('32');
+    expect(await page.getByTestId('tcav-chart').count()).toBe(0);
+    expect(await page.getByTestId('influence-proponent').count()).toBe(0);
+    expect(await textOf(page, 'attack-time')).toBe('–');
+    expect(await canvasColours(page, '[data-testid="attack-adversarial"]')).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 240_000);
+
   it('demos/explorer: a heat map for every example of the batch', async () => {
     const { page, errors } = await open('/demos/explorer.html');
     await page.getByTestId('demo-method').selectOption('saliency');
