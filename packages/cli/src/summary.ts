@@ -18,6 +18,20 @@ function unravel(flat: number, dims: readonly number[]): number[] {
   return out;
 }
 
+/** The positions of the `top` largest |values|, largest first (ties: the earlier position), without sorting them all. */
+function largest(values: ArrayLike<number>, top: number): number[] {
+  const best: number[] = [];
+  const size = (k: number): number => Math.abs(values[k] as number);
+  for (let k = 0; k < values.length; k++) {
+    if (best.length === top && size(k) <= size(best[top - 1] as number)) continue;
+    let at = best.length;
+    while (at > 0 && size(best[at - 1] as number) < size(k)) at--;
+    best.splice(at, 0, k);
+    if (best.length > top) best.pop();
+  }
+  return best;
+}
+
 /** A readable summary of attributions: per input its shape, sum, range and the largest entries. */
 export function summarize(names: readonly string[], attributions: readonly HostTensor[], delta: HostTensor | undefined, top = 5): string {
   const lines: string[] = [];
@@ -32,7 +46,7 @@ export function summarize(names: readonly string[], attributions: readonly HostT
       max = Math.max(max, v);
     }
     lines.push(`${names[i] ?? `input ${i}`} [${a.dims.join(', ')}]: sum ${fmt(sum)}, min ${fmt(min)}, max ${fmt(max)}`);
-    const order = Array.from(values.keys()).sort((p, q) => Math.abs(values[q] as number) - Math.abs(values[p] as number)).slice(0, top);
+    const order = largest(values, top);
     lines.push(`  largest |attribution|: ${order.map((k) => `[${unravel(k, a.dims).join(',')}] ${fmt(values[k] as number)}`).join(', ')}`);
   });
   if (delta) lines.push(`convergence delta: [${Array.from(toNumbers(delta.data), fmt).join(', ')}]`);

@@ -31,6 +31,8 @@ export interface CacheStore {
 /** A cache entry. */
 export interface CacheEntry {
   readonly meta: string;
-  readonly model: Uint8Array;
-  readonly optimized?: Uint8Array;
+  /** The gradient model's bytes (read when asked: with an optimised form they are not needed). */
+  model(): Promise<Uint8Array | undefined>;
+  /** The path of ONNX Runtime's optimised form, when saved (onnxruntime-node reads it itself, faster than from bytes). */
+  readonly optimized?: string;
 }

@@ -29,7 +29,8 @@ import { loadModelBytes, type ModelSource } from './source.js';
 
 /** The parts of `onnxruntime-node` or `onnxruntime-web` the adapter uses. */
 export interface OrtModule {
-  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  /** `create` takes the model's bytes, or (onnxruntime-node) a file path. */
+  readonly InferenceSession: { create(model: Uint8Array | string, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly Tensor: new (type: any, data: any, dims?: readonly number[]) => OrtTensor;
   /** The runtime's versions (`{ common, node }` or `{ common, web }`): part of the gradient-model cache key. */
@@ -334,7 +335,7 @@ export class OnnxModel implements Model<OnnxTensor> {
     | {
         hit: boolean;
         transformed?: TransformedModel;
-        optimized?: Uint8Array;
+        optimized?: string;
         optimizeInto?: { temporary: string; final: string };
         save(t: TransformedModel): Promise<void>;
         commit(): Promise<void>;
@@ -354,9 +355,11 @@ export class OnnxModel implements Model<OnnxTensor> {
       const commit = async (): Promise<void> => {
         if (optimizeInto) await c.store.commit(optimizeInto.temporary, optimizeInto.final).catch(() => false);
       };
-      if (entry) {
+      // A hit needs the gradient model's bytes only without ONNX Runtime's optimised form (then it is made from them).
+      const bytes = entry && !entry.optimized ? await entry.model() : new Uint8Array(0);
+      if (entry && bytes) {
         const meta = JSON.parse(entry.meta) as Omit<TransformedModel, 'bytes'>;
-        return { hit: true, transformed: { ...meta, bytes: entry.model }, optimized: entry.optimized, optimizeInto, save: async () => undefined, commit };
+        return { hit: true, transformed: { ...meta, bytes }, optimized: entry.optimized, optimizeInto, save: async () => undefined, commit };
       }
       return {
         hit: false,

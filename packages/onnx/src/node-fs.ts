@@ -88,13 +88,12 @@ const cache: CacheStore = {
   async read(folder, key) {
     const base = path.join(folder, key);
     const meta = await maybeRead(`${base}.json`);
-    const model = meta && (await maybeRead(`${base}.onnx`));
-    if (!meta || !model) return undefined;
-    const optimized = await maybeRead(`${base}.opt.onnx`);
+    if (!meta) return undefined;
+    const optimized = (await stat(`${base}.opt.onnx`).catch(() => undefined))?.isFile() ? `${base}.opt.onnx` : undefined;
     // Mark the entry used (eviction goes by last use); a failure here only affects eviction order.
     const now = new Date();
     await utimes(`${base}.json`, now, now).catch(() => undefined);
-    return { meta: new TextDecoder().decode(meta), model, ...(optimized ? { optimized } : {}) };
+    return { meta: new TextDecoder().decode(meta), model: () => maybeRead(`${base}.onnx`), ...(optimized ? { optimized } : {}) };
   },
   async write(folder, key, meta, model, maxBytes) {
     await mkdir(folder, { recursive: true });

@@ -14,7 +14,7 @@ function counting(): { ort: OrtModule; created: () => number } {
     InferenceSession: {
       create: async (bytes, options) => {
         count++;
-        return ort.InferenceSession.create(bytes, options);
+        return typeof bytes === 'string' ? ort.InferenceSession.create(bytes, options) : ort.InferenceSession.create(bytes, options);
       },
     },
   };
