@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { coldStart } from './cold-start.js';
+import { workerScaling } from './workers.js';
 import { mobilenetIg, onnxVersusTfjs } from './onnx-ig.js';
 import { printTable, round, type BenchRecord } from './record.js';
 import { tfjsIg } from './tfjs-ig.js';
@@ -11,12 +12,12 @@ import { torchReference } from './torch.js';
 import { transformerGradient } from './transformer.js';
 
 /**
- * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `text`, `cold-start`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `text`, `cold-start`, `workers`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'text', 'cold-start', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'text', 'cold-start', 'workers', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
   if (wanted.has('targets')) {
@@ -57,6 +58,11 @@ async function main(): Promise<void> {
   if (wanted.has('cold-start')) {
     const r = await coldStart(Math.max(runs, 5));
     printTable('One-shot CLI call (attribution explain … --method saliency on MobileNetV2-224), start to exit: warm gradient-model cache / --no-cache (target ≤ 600 ms warm)', r);
+    all.push(...r);
+  }
+  if (wanted.has('workers')) {
+    const r = await workerScaling(Math.max(3, Math.min(runs, 5)));
+    printTable('explain-dataset on 64 MobileNetV2-224 images, start to exit: one worker per core / one worker (target: ≥ 1.7× faster on 2 cores)', r);
     all.push(...r);
   }
   if (wanted.has('torch')) {

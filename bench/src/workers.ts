@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchModel } from './onnx-ig.js';
+import { round, type BenchRecord } from './record.js';
+import { median } from './stats.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bin = path.resolve(here, '../../packages/cli/dist/bin.js');
+
+/** A float32 .npy stack of `n` 224×224 RGB images (a fixed pattern per image). */
+function images(file: string, n: number): void {
+  const size = 3 * 224 * 224;
+  const values = Float32Array.from({ length: n * size }, (_, i) => (((i % size) * 7919 + Math.floor(i / size) * 104729) % 1000) / 1000);
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, 3, 224, 224), }`;
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
+  const out = Buffer.alloc(10 + header.length + values.byteLength);
+  out.write('\x93NUMPY', 0, 'latin1');
+  out.writeUInt8(1, 6);
+  out.writeUInt16LE(header.length, 8);
+  out.write(header, 10, 'latin1');
+  Buffer.from(values.buffer).copy(out, 10 + header.length);
+  fs.writeFileSync(file, out);
+}
+
+/**
+ * `attribution explain-dataset --workers w` on 64 MobileNetV2-224 images (Saliency, batches of 8), start to exit,
+ * with one worker against `cores` workers (each with one ONNX Runtime thread), alternating, median of `runs`, each
+ * into a fresh folder with the gradient-model cache warm. Target: ≥ 1.7× faster with 2 workers on 2 cores.
+ */
+export async function workerScaling(runs: number): Promise<BenchRecord[]> {
+  const model = benchModel('mobilenet_v2_224.onnx');
+  if (!model || !fs.existsSync(bin)) {
+    console.log('mobilenet_v2_224.onnx or the built CLI not found; skipping the workers case.');
+    return [];
+  }
+  const cores = Math.max(2, os.availableParallelism());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-workers-'));
+  const input = path.join(dir, 'images.npy');
+  images(input, 64);
+  const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') };
+  let k = 0;
+  const run = (workers: number): number => {
+    const out = path.join(dir, `run-${k++}`);
+    const t = performance.now();
+    execFileSync(process.execPath, [bin, 'explain-dataset', model, '--inputs', input, '--method', 'saliency', '--target', '1', '--batch-size', '8', '--workers', String(workers), '--out', out], { env, stdio: 'ignore' });
+    const ms = performance.now() - t;
+    fs.rmSync(out, { recursive: true, force: true });
+    return ms;
+  };
+  run(1); // fills the gradient-model cache (and warms the disk cache)
+  run(cores);
+  const one: number[] = [];
+  const many: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    one.push(run(1));
+    many.push(run(cores));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const [a, b] = [median(one), median(many)];
+  return [
+    {
+      suite: 'workers',
+      backend: 'onnxruntime-node (CLI processes)',
+      model: 'mobilenet_v2_224',
+      method: `explain-dataset --method saliency, 64 images in batches of 8, --workers ${cores}`,
+      options: { workers: cores, cores: os.availableParallelism() },
+      medianMs: round(b),
+      reference: '--workers 1 (one process, ONNX Runtime on every core)',
+      referenceMs: round(a),
+      ratio: round(b / a, 3),
+      target: `speed-up ≥ 1.7× (ratio ≤ ${round(1 / 1.7, 3)})`,
+      peakRssMb: 0,
+      runs,
+    },
+  ];
+}
