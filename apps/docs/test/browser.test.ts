@@ -119,6 +119,11 @@ describe.runIf(haveChromium)('the docs site in Chromium', () => {
         expect(await canvasColours(page, '[data-testid="demo-canvas"]'), method).toBeGreaterThan(2);
         await shot(page, `${demo}-${method}`);
       }
+      if (demo === 'digits') {
+        // The provider that ran: WebAssembly here, or WebGPU's build where the browser exposes navigator.gpu.
+        const gpu = await page.evaluate(() => 'gpu' in navigator);
+        expect(await textOf(page, 'demo-backend-name')).toMatch(gpu ? /^onnxruntime-web \((WebGPU, WebAssembly for the rest|wasm: no WebGPU adapter)\)/ : /^onnxruntime-web \(wasm\)/);
+      }
       expect(errors).toEqual([]);
       await page.close();
     }, 240_000);
