@@ -74,7 +74,7 @@ export function gaussianPerturbation<T>(stdev: number): InfidelityPerturbFunc<T>
       const shape = b.shape(x);
       const per = sizeOf(shape.slice(1));
       const data = new Float32Array(rows.length * per);
-      rows.forEach((r, k) => data.set(rowNoise(seed, r, per, stdev, i), k * per));
+      rows.forEach((r, k) => rowNoise(seed, r, per, stdev, i, data, k * per));
       return b.tensor(data, shape, 'float32');
     });
     return { perturbations: noise, perturbedInputs: inputs.map((x, i) => b.tidy(() => b.sub(x, noise[i] as T))) };
