@@ -3,26 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeImages } from './images.js';
 import { benchModel } from './onnx-ig.js';
 import { round, type BenchRecord } from './record.js';
 import { timePair } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '../../packages/cli/dist/bin.js');
-
-/** A float32 .npy of shape [1, 3, 224, 224] (a fixed pattern). */
-function image(file: string): void {
-  const values = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => ((i * 7919) % 1000) / 1000);
-  let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 224, 224), }";
-  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
-  const out = Buffer.alloc(10 + header.length + values.byteLength);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out.writeUInt8(1, 6);
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  Buffer.from(values.buffer).copy(out, 10 + header.length);
-  fs.writeFileSync(file, out);
-}
 
 /**
  * The one-shot command-line call of issue 20: `attribution explain mobilenet_v2_224.onnx --method saliency` from
@@ -42,7 +29,7 @@ export async function coldStart(runs: number): Promise<BenchRecord[]> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-cold-start-'));
   const input = path.join(dir, 'image.npy');
-  image(input);
+  writeImages(input, 1);
   const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') };
   const call = (...extra: string[]) => async (): Promise<void> => {
     execFileSync(process.execPath, [bin, 'explain', model, '--method', 'saliency', '--input', input, '--target', '1', ...extra], { env, stdio: 'ignore' });

@@ -3,27 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeImages } from './images.js';
 import { benchModel } from './onnx-ig.js';
 import { round, type BenchRecord } from './record.js';
 import { median } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, '../../packages/cli/dist/bin.js');
-
-/** A float32 .npy stack of `n` 224×224 RGB images (a fixed pattern per image). */
-function images(file: string, n: number): void {
-  const size = 3 * 224 * 224;
-  const values = Float32Array.from({ length: n * size }, (_, i) => (((i % size) * 7919 + Math.floor(i / size) * 104729) % 1000) / 1000);
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, 3, 224, 224), }`;
-  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
-  const out = Buffer.alloc(10 + header.length + values.byteLength);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out.writeUInt8(1, 6);
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  Buffer.from(values.buffer).copy(out, 10 + header.length);
-  fs.writeFileSync(file, out);
-}
 
 /**
  * `attribution explain-dataset --workers w` on 64 MobileNetV2-224 images (Saliency, batches of 8), start to exit:
@@ -40,7 +26,7 @@ export async function workerScaling(runs: number): Promise<BenchRecord[]> {
   const cores = Math.max(2, os.availableParallelism());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-workers-'));
   const input = path.join(dir, 'images.npy');
-  images(input, 64);
+  writeImages(input, 64);
   const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') };
   let k = 0;
   const run = (workers: number, oneThread = false): number => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SGDClassifier, TCAV, conceptFromNpyFolder, scoresAcross, tTest } from '@attribution/concept';
 import { fromOnnx } from '@attribution/onnx';
+import { dump } from 'npyjs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readTensor } from '../src/read.js';
@@ -15,19 +16,6 @@ const concepts = path.join(here, '../examples/concepts');
 const layer = '/3/Relu_output_0';
 const RANDOMS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const folders = ['--concept', `${concepts}/horizontal.npy`, '--concept', `vertical=${concepts}/vertical.npy`, ...RANDOMS.flatMap((i) => ['--random', `${concepts}/random_${i}.npy`])];
-
-/** A float32 .npy file. */
-function npy(values: Float32Array, shape: readonly number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
-  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
-  const out = Buffer.alloc(10 + header.length + values.byteLength);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out.writeUInt8(1, 6);
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, 10, 'latin1');
-  Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(out, 10 + header.length);
-  return out;
-}
 
 interface Written {
   method: string;
@@ -54,7 +42,7 @@ describe('attribution concept', () => {
       const stack = await readTensor(`${concepts}/${name}.npy`, name);
       fs.mkdirSync(path.join(dir, name));
       for (let k = 0; k < (stack.dims[0] as number); k++) {
-        fs.writeFileSync(path.join(dir, name, `${String(k).padStart(3, '0')}.npy`), npy((stack.data as Float32Array).subarray(k * 64, (k + 1) * 64), [1, 8, 8]));
+        fs.writeFileSync(path.join(dir, name, `${String(k).padStart(3, '0')}.npy`), new Uint8Array(dump(Float32Array.from((stack.data as Float32Array).subarray(k * 64, (k + 1) * 64)), [1, 8, 8])));
       }
       return conceptFromNpyFolder(model.backend, id, name, path.join(dir, name));
     };
