@@ -1,3 +1,4 @@
+/* global Buffer */
 // The .npy writer of the example scripts (make-concepts.mjs, make-digits.mjs): float32 arrays, via npyjs.
 import { dump } from 'npyjs';
 

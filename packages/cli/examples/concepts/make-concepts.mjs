@@ -1,3 +1,4 @@
+/* global URL */
 // Writes the example concepts of `attribution concept` (docs/cli.md): 8×8 images like the digits model's inputs,
 // 40 per concept in one .npy stack [40, 1, 8, 8] each — horizontal and vertical strokes, and random scattered
 // pixels as counterexamples (ten sets). Run from the repository root: node packages/cli/examples/concepts/make-concepts.mjs

@@ -1,3 +1,4 @@
+/* global URL */
 // Writes the example data of `attribution influence` (docs/cli.md): the digits model's 40 sample images split
 // into 32 "training" digits (train.npy [32, 1, 8, 8], train-labels.json) and 8 queries (test.npy, test-labels.json).
 // Run from the repository root: node packages/cli/examples/influence/make-digits.mjs
