@@ -1,5 +1,6 @@
 /**
- * An on-disk cache of built gradient models (and ONNX Runtime's optimised form of them), keyed by content: the
+ * An on-disk cache of built gradient models (and ONNX Runtime's optimised form of them and of the models as given),
+ * keyed by content: the
  * interface lives here, the Node implementation in node-fs.ts (browsers have none, so nothing is cached there).
  */
 export interface CacheStore {
@@ -10,13 +11,16 @@ export interface CacheStore {
   /** What distinguishes this machine's optimised models (OS, architecture, CPU model): ONNX Runtime's may be CPU-specific. */
   machine(): string;
   /**
-   * A fingerprint of the gradient builder's code (the files of `@attribution/onnx-grad`, by path, size and
-   * modification time): a cached model built by other code is not used.
+   * A fingerprint of the gradient builder's code (the sources `@attribution/onnx-grad` was built from, or its files
+   * by path, size and modification time when it runs from sources): a cached model built by other code is not used.
    */
   builder(): Promise<string>;
   /** The entry `key` (its metadata and model bytes, and the optimised model's bytes when saved), or undefined. */
   read(folder: string, key: string): Promise<CacheEntry | undefined>;
-  /** Writes the entry atomically (temporary files renamed into place), then keeps the folder under `maxBytes`. */
+  /**
+   * Writes the entry atomically (temporary files renamed into place), then keeps the folder under `maxBytes`. An
+   * empty `model` is not written (the entry of a model as given keeps ONNX Runtime's optimised form only).
+   */
   write(folder: string, key: string, meta: string, model: Uint8Array, maxBytes: number): Promise<void>;
   /** A temporary path for ONNX Runtime's `optimizedModelFilePath`, and where it goes once written. */
   optimizedPaths(folder: string, key: string): { readonly temporary: string; readonly final: string };

@@ -54,8 +54,8 @@ export interface OnnxModelOptions {
   readonly executionProviders?: readonly (string | { readonly name: string; readonly [option: string]: unknown })[];
   /**
    * The on-disk cache of built gradient models (Node only): building one for a large model (and ONNX Runtime's
-   * optimisation of it) costs more than the attribution, so each is kept, with ONNX Runtime's optimised form, in
-   * `folder` (default `$XDG_CACHE_HOME/attribution`, i.e. `~/.cache/attribution`), keyed by the sha256 of the model,
+   * optimisation of it) costs more than the attribution, so each is kept, with ONNX Runtime's optimised form (and, in
+   * onnxruntime-node, its optimised form of the model as given, for forward passes), in `folder` (default `$XDG_CACHE_HOME/attribution`, i.e. `~/.cache/attribution`), keyed by the sha256 of the model,
    * what is requested (gradients, captures, rules, input shapes), the gradient builder's code, the runtime's version,
    * the session options and the machine; entries are written atomically and the least recently used go when the
    * folder exceeds `maxBytes` (default 4 GiB). `false` turns it off. Default: on in Node, absent in browsers.
@@ -261,9 +261,16 @@ export class OnnxModel implements Model<OnnxTensor> {
           ...(providers ? { executionProviders: providers as InferenceSession.SessionOptions['executionProviders'] } : {}),
         };
         const request = { output: of ?? this.output, wrt, replace, capture: of ? [...capture, this.output] : capture, rules, inputShapes: shapes, inputValues: values, limits: this.options.limits, params };
-        let cached = untouched ? undefined : await this.fromCache(request, options);
-        let transformed = untouched ? this.asGiven() : (cached?.transformed ?? transformModel(this.bytes, request));
-        if (cached && !cached.hit) await cached.save(transformed);
+        const build = (): TransformedModel => (untouched ? this.asGiven() : transformModel(this.bytes, request));
+        // The model as given is cached for ONNX Runtime's optimised form only, where it writes one (Node).
+        const key = untouched ? { forward: this.output } : request;
+        const cacheable = !untouched || Boolean(this.ort.env?.versions?.node);
+        let cached = cacheable ? await this.fromCache(key, options) : undefined;
+        if (untouched && cached?.hit && !cached.optimized) cached = await this.fromCache(key, options, true);
+        // What is stored: the gradient model built, or nothing besides the optimised form for the model as given.
+        const stored = (t: TransformedModel): TransformedModel => (untouched ? { ...t, bytes: new Uint8Array(0) } : t);
+        let transformed = untouched ? this.asGiven() : (cached?.transformed ?? build());
+        if (cached && !cached.hit) await cached.save(stored(transformed));
         const create = async (): Promise<InferenceSession> =>
           cached?.optimized
             ? this.ort.InferenceSession.create(cached.optimized, { ...options, graphOptimizationLevel: 'disabled' })
@@ -279,9 +286,9 @@ export class OnnxModel implements Model<OnnxTensor> {
           } catch (e) {
             // A damaged cache entry: built again (and stored again) rather than failing.
             if (!cached?.hit) throw e;
-            transformed = transformModel(this.bytes, request);
-            cached = await this.fromCache(request, options, true);
-            await cached?.save(transformed);
+            transformed = build();
+            cached = await this.fromCache(key, options, true);
+            await cached?.save(stored(transformed));
             session = await create();
           }
           if (cached?.optimizeInto) await cached.commit();

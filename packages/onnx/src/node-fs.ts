@@ -79,9 +79,11 @@ const cache: CacheStore = {
   machine: () => `${process.platform}/${process.arch}/${os.cpus()[0]?.model ?? 'unknown'}`,
   builder() {
     builderPrint ??= (async () => {
-      // The package folder of @attribution/onnx-grad (its built files, or its sources when tests run them).
-      const entry = fileURLToPath(import.meta.resolve('@attribution/onnx-grad'));
-      return fingerprint(path.dirname(entry));
+      // The package folder of @attribution/onnx-grad: its build writes the fingerprint of the sources it compiled;
+      // when tests run the sources themselves, their files are fingerprinted here.
+      const dir = path.dirname(fileURLToPath(import.meta.resolve('@attribution/onnx-grad')));
+      const built = await readFile(path.join(dir, 'build-fingerprint.txt'), 'utf8').catch(() => undefined);
+      return built ? `build:${built.trim()}` : fingerprint(dir);
     })();
     return builderPrint;
   },
@@ -98,8 +100,9 @@ const cache: CacheStore = {
   async write(folder, key, meta, model, maxBytes) {
     await mkdir(folder, { recursive: true });
     const base = path.join(folder, key);
-    // The model first: an entry counts once its metadata exists.
-    await writeAtomically(`${base}.onnx`, model);
+    // The model first: an entry counts once its metadata exists. (The model as given is not copied: its entry
+    // holds ONNX Runtime's optimised form only.)
+    if (model.length > 0) await writeAtomically(`${base}.onnx`, model);
     await writeAtomically(`${base}.json`, meta);
     const all = await entries(folder);
     let total = all.reduce((n, f) => n + f.bytes, 0);
