@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { coldStart } from './cold-start.js';
+import { gradientCost } from './gradient-cost.js';
 import { workerScaling } from './workers.js';
 import { mobilenetIg, onnxVersusTfjs } from './onnx-ig.js';
 import { printTable, round, type BenchRecord } from './record.js';
@@ -12,12 +13,12 @@ import { torchReference } from './torch.js';
 import { transformerGradient } from './transformer.js';
 
 /**
- * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `text`, `cold-start`, `workers`, `torch` (default: all). Prints
+ * `pnpm bench [suite...]`: suites `targets`, `transformer`, `tfjs-ig`, `pretrained-tfjs`, `onnx-ig`, `onnx-vs-tfjs`, `text`, `gradient-cost`, `cold-start`, `workers`, `torch` (default: all). Prints
  * median times and ratios measured in this run and writes bench/results.json.
  */
 async function main(): Promise<void> {
   tf.enableProdMode();
-  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'text', 'cold-start', 'workers', 'torch']);
+  const wanted = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['targets', 'transformer', 'tfjs-ig', 'pretrained-tfjs', 'onnx-ig', 'onnx-vs-tfjs', 'text', 'gradient-cost', 'cold-start', 'workers', 'torch']);
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const all: BenchRecord[] = [];
   if (wanted.has('targets')) {
@@ -53,6 +54,11 @@ async function main(): Promise<void> {
   if (wanted.has('text')) {
     const r = await textAttribution(Math.max(runs, 5));
     printTable('Explaining text generation (LLMAttribution, tiny-gpt): one pass per perturbed prompt / recomputing every prefix (target ≤ 0.33)', r);
+    all.push(...r);
+  }
+  if (wanted.has('gradient-cost')) {
+    const r = await gradientCost(Math.max(3, Math.min(runs, 5)));
+    printTable('MobileNetV2-224 on onnxruntime-node: the gradient model against the forward pass, each session alone (target ≤ 3)', r);
     all.push(...r);
   }
   if (wanted.has('cold-start')) {
