@@ -27,6 +27,8 @@ import {
 } from '@attribution/primary';
 import { createRandom } from '@attribution/tensor';
 import * as ortNode from 'onnxruntime-node';
+import type { TextModel } from '@attribution/text';
+import { TEXT, TEXT_CASES, loadTiny, prepareText, textLabel, textOptions, type PreparedText, type Timed } from './captum-text.js';
 import { benchModel } from './onnx-ig.js';
 import { median } from './stats.js';
 import { peakRssMb, round, type BenchRecord } from './record.js';
@@ -35,6 +37,12 @@ import { peakRssMb, round, type BenchRecord } from './record.js';
  * `pnpm bench:captum [method...]`: Captum 0.8 on PyTorch against this library on onnxruntime-node, case by case,
  * with the same model, input and options on both sides. Optional and by hand (never a test dependency): without
  * python3 + torch + torchvision + Captum it prints why and exits 0.
+ *
+ * Cases: the primary and layer methods on MobileNetV2-224 (group `image`) and on the breast-cancer MLP (`mlp`),
+ * and the text methods LLMAttribution (FeatureAblation) and LLMGradientAttribution (LayerIntegratedGradients) on
+ * the fixture decoder packages/text/fixtures/tiny-gpt (`text`, see captum-text.ts). BENCH_CAPTUM_CASES=text (or
+ * a comma-separated list of groups) runs only those; the arguments pick methods by name (LLMAttribution,
+ * LLMGradientAttribution for the text ones).
  *
  * Each case is set up on both sides (models loaded, method built: untimed), called once on each side (warm-up,
  * untimed), then timed for BENCH_RUNS rounds (default 3), each round ours then Captum's, so both see the same load;
@@ -54,6 +62,17 @@ interface Data {
 }
 const normal = (shape: readonly number[], seed: number): Data => ({ $data: { shape, seed } });
 const isData = (v: unknown): v is Data => typeof v === 'object' && v !== null && '$data' in v;
+
+/** The groups of cases: the MobileNetV2-224 ones, the breast-cancer MLP ones and the text ones (tiny-gpt). */
+const GROUPS = ['image', 'mlp', 'text'] as const;
+
+/** BENCH_CAPTUM_CASES: a comma-separated list of groups (image, mlp, text); unset or empty, all of them. */
+function caseGroups(value: string | undefined): Set<string> {
+  const names = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`BENCH_CAPTUM_CASES: unknown group(s) ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
+  return new Set(names.length ? names : GROUPS);
+}
 
 interface Case {
   readonly method: string;
@@ -217,10 +236,23 @@ async function main(): Promise<void> {
     return;
   }
   const wanted = new Set(process.argv.slice(2));
-  const imageFile = benchModel('mobilenet_v2_224.onnx');
-  if (!imageFile) console.log('mobilenet_v2_224.onnx not found: set ATTRIBUTION_BENCH_MODELS to its folder; skipping the MobileNetV2-224 cases.');
-  const files: Record<string, string | undefined> = { [IMAGE]: imageFile, [MLP]: fixturePath('real/breast_cancer.onnx') };
+  let groups: Set<string>;
+  try {
+    groups = caseGroups(process.env.BENCH_CAPTUM_CASES);
+  } catch (e) {
+    console.log((e as Error).message);
+    process.exitCode = 1;
+    return;
+  }
+  const imageFile = groups.has('image') ? benchModel('mobilenet_v2_224.onnx') : undefined;
+  if (groups.has('image') && !imageFile) console.log('mobilenet_v2_224.onnx not found: set ATTRIBUTION_BENCH_MODELS to its folder; skipping the MobileNetV2-224 cases.');
+  const files: Record<string, string | undefined> = { [IMAGE]: imageFile, [MLP]: groups.has('mlp') ? fixturePath('real/breast_cancer.onnx') : undefined };
   const cases = CASES.filter((c) => files[c.model] && (!wanted.size || wanted.has(c.method)));
+  const textCases = groups.has('text') ? TEXT_CASES.filter((c) => !wanted.size || wanted.has(c.method) || wanted.has(textLabel(c))) : [];
+  if (!cases.length && !textCases.length) {
+    console.log(`No case selected (BENCH_CAPTUM_CASES=${process.env.BENCH_CAPTUM_CASES ?? ''}, methods: ${[...wanted].join(' ') || 'all'}).`);
+    return;
+  }
 
   const { versions } = found;
   const ortVersion = (ortNode.env as { versions?: { node?: string; common?: string } }).versions;
@@ -240,7 +272,38 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attribution-captum-'));
   const captum = new Captum(found.python, env);
   const models = new Map<string, OnnxModel>();
+  let tiny: TextModel | undefined;
   const records: BenchRecord[] = [];
+  /** Warm-up (untimed) then `runs` interleaved rounds of one case; prints the sums and writes its record. */
+  const measure = async (label: string, record: { model: string; method: string; options: object }, ourCall: () => Promise<Timed>): Promise<void> => {
+    const captumCall = (): Promise<Timed> => captum.call({ op: 'run' });
+    const warm = [await ourCall(), await captumCall()] as const;
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      a.push((await ourCall()).ms);
+      b.push((await captumCall()).ms);
+    }
+    const [oursMs, captumMs] = [median(a), median(b)];
+    const full: BenchRecord & { machine: typeof machine } = {
+      suite: 'captum',
+      backend: 'onnxruntime-node',
+      ...record,
+      medianMs: round(oursMs),
+      reference: `Captum ${versions.captum} (PyTorch ${versions.torch})`,
+      referenceMs: round(captumMs),
+      ratio: round(oursMs / captumMs, 3),
+      target: '≤ 0.2',
+      peakRssMb: peakRssMb(),
+      runs,
+      machine,
+    };
+    records.push(full);
+    // Per-feature agreement where both sides return their values (the text cases' seq_attr).
+    const [mine, theirs] = [warm[0].values, warm[1].values];
+    const diff = mine && theirs && mine.length === theirs.length ? `, max |Δ| per feature ${Math.max(...mine.map((v, i) => Math.abs(v - (theirs[i] as number)))).toExponential(2)}` : '';
+    console.log(`${label}: ours ${full.medianMs} ms, Captum ${full.referenceMs} ms, ratio ${full.ratio} (attribution sums: ours ${warm[0].sum.toPrecision(6)}, Captum ${warm[1].sum.toPrecision(6)}${diff})`);
+  };
   try {
     for (const c of cases) {
       const file = files[c.model] as string;
@@ -268,9 +331,10 @@ async function main(): Promise<void> {
         await captum.call({ op: 'setup', case: { model: c.model, modelFile: file, method: c.method, torchLayer: c.layer?.torch, inputs: toFile(c.inputs, 'inputs'), options: captumOptions } });
       } catch (e) {
         console.log(`${label}: Captum setup failed, case skipped (${(e as Error).message})`);
+        for (const t of tensors) hostBackend.dispose(t);
         continue;
       }
-      const ourCall = async (): Promise<{ ms: number; sum: number }> => {
+      const ourCall = async (): Promise<Timed> => {
         const t = performance.now();
         const r = await method.attribute(x, ourOptions);
         const ms = performance.now() - t;
@@ -279,43 +343,40 @@ async function main(): Promise<void> {
         hostBackend.dispose(r.attributions);
         return { ms, sum };
       };
-      const captumCall = (): Promise<{ ms: number; sum: number }> => captum.call({ op: 'run' });
       try {
-        const warm = [await ourCall(), await captumCall()];
-        const a: number[] = [];
-        const b: number[] = [];
-        for (let r = 0; r < runs; r++) {
-          a.push((await ourCall()).ms);
-          b.push((await captumCall()).ms);
-        }
-        const [oursMs, captumMs] = [median(a), median(b)];
         const options = Object.fromEntries(Object.entries(c.options).map(([k, v]) => [k, isData(v) ? `${v.$data.shape.join('×')} N(0,1)` : v]));
-        const record: BenchRecord & { machine: typeof machine } = {
-          suite: 'captum',
-          backend: 'onnxruntime-node',
-          model: c.model,
-          method: c.layer ? `${label} (${c.layer.torch})` : label,
-          options: { inputs: c.inputs.$data.shape.join('×'), ...options },
-          medianMs: round(oursMs),
-          reference: `Captum ${versions.captum} (PyTorch ${versions.torch})`,
-          referenceMs: round(captumMs),
-          ratio: round(oursMs / captumMs, 3),
-          target: '≤ 0.2',
-          peakRssMb: peakRssMb(),
-          runs,
-          machine,
-        };
-        records.push(record);
-        console.log(`${label}: ours ${record.medianMs} ms, Captum ${record.referenceMs} ms, ratio ${record.ratio} (attribution sums: ours ${(warm[0] as { sum: number }).sum.toPrecision(6)}, Captum ${(warm[1] as { sum: number }).sum.toPrecision(6)})`);
+        await measure(label, { model: c.model, method: c.layer ? `${label} (${c.layer.torch})` : label, options: { inputs: c.inputs.$data.shape.join('×'), ...options } }, ourCall);
       } catch (e) {
         console.log(`${label}: failed, case skipped (${(e as Error).message})`);
       } finally {
         for (const t of tensors) hostBackend.dispose(t);
       }
     }
+    for (const c of textCases) {
+      const label = textLabel(c);
+      let prepared: PreparedText | undefined;
+      try {
+        tiny ??= await loadTiny();
+        prepared = prepareText(c, tiny);
+        const agreement = await prepared.check(await captum.call({ op: 'setup', case: prepared.setup }));
+        console.log(`${label}: ${agreement}`);
+      } catch (e) {
+        console.log(`${label}: setup failed, case skipped (${(e as Error).message})`);
+        prepared?.dispose();
+        continue;
+      }
+      try {
+        await measure(label, { model: TEXT, method: c.layer ? `${label} (${c.layer.torch})` : label, options: textOptions(c) }, prepared.ours);
+      } catch (e) {
+        console.log(`${label}: failed, case skipped (${(e as Error).message})`);
+      } finally {
+        prepared.dispose();
+      }
+    }
   } finally {
     captum.close();
     for (const m of models.values()) m.dispose();
+    tiny?.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 

@@ -3,8 +3,10 @@
 A line protocol on stdin/stdout, one JSON object a line each way:
   {"op": "hello"}                  -> versions, threads, CPU model
   {"op": "setup", "case": {...}}   -> builds the model and the Captum method of one case; returns a check value
+                                      (text cases, model "tiny_gpt": token ids and logits, compared by captum.ts)
   {"op": "run"}                    -> one `attribute()` call of the current case, timed here (perf_counter around the
-                                      call alone); returns {"ms": ...}
+                                      call alone); returns {"ms": ..., "sum": ...} (text cases: also "values", the
+                                      seq_attr of every prompt feature)
 Tensors arrive as raw little-endian float32 files written by captum.ts ({"$tensor": path, "shape": [...]}), and the
 options are the ones captum.ts passes to our methods, converted to Captum's keyword names (camelCase -> snake_case,
 plus NoiseTunnel's nt_* names). Only protocol lines go to stdout; warnings go to stderr.
@@ -143,6 +145,50 @@ def mlp(path):
     return model.eval(), True
 
 
+_FIXTURES = {}
+
+
+def tiny_gpt(folder):
+    """The tiny-gpt decoder as PyTorch: packages/text/fixtures/make_fixtures.py's TinyGPT and TinyTokenizer
+    (imported from that file; its main() runs only as a script), with the weights of the folder's onnx/model.onnx
+    (load_from_onnx, by initializer name; needs python3-onnx)."""
+    if folder not in _FIXTURES:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(folder)), "make_fixtures.py")
+        spec = importlib.util.spec_from_file_location("make_fixtures", path)
+        mf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mf)
+        tok = mf.TinyTokenizer(mf.build_vocab())
+        model = mf.TinyGPT(tok.vocab_size)
+        mf.load_from_onnx(model, os.path.join(folder, "onnx", "model.onnx"))
+        _FIXTURES[folder] = (model.eval(), tok)
+    return _FIXTURES[folder]
+
+
+def text_setup(case):
+    """LLMAttribution(FeatureAblation) or LLMGradientAttribution(LayerIntegratedGradients on the token embedding)
+    of one prompt and target text, as the conformance cases (captum-cases.json) call them. Returns the token ids and
+    the logits of prompt + target so that captum.ts can check that both sides run the same network."""
+    model, tok = tiny_gpt(case["modelFile"])
+    skip = case["skipTokens"]
+    inp = ca.TextTokenInput(case["prompt"], tok, skip_tokens=skip)
+    kwargs = captum_kwargs(case["method"], case["options"])
+    if case["method"] == "LLMAttribution":
+        inner = {"FeatureAblation": ca.FeatureAblation}[case["inner"]]
+        llm = ca.LLMAttribution(inner(model), tok)
+    else:
+        inner = {"LayerIntegratedGradients": ca.LayerIntegratedGradients}[case["inner"]]
+        llm = ca.LLMGradientAttribution(inner(model, model.get_submodule(case["torchLayer"])), tok)
+    target = case["target"]
+    target_ids = [int(t) for t in llm._get_target_tokens(inp, target, skip_tokens=skip)]
+    input_ids = [int(t) for t in inp.inp_tensor[0].tolist()]
+    with torch.no_grad():
+        logits = model(torch.tensor([input_ids + target_ids])).logits
+    call = lambda: llm.attribute(inp, target=target, skip_tokens=skip, **kwargs)  # noqa: E731
+    return call, {"inputIds": input_ids, "targetIds": target_ids, "logits": logits.reshape(-1).tolist()}
+
+
 def load_tensor(spec):
     data = np.fromfile(spec["$tensor"], dtype="<f4").reshape(spec["shape"])
     return torch.from_numpy(data.copy())
@@ -208,21 +254,27 @@ class Server:
 
     def setup(self, msg):
         case = msg["case"]
-        model, matched = self.model(case["model"], case["modelFile"])
+        self.case = None
         torch.manual_seed(case["options"].get("seed", 0))
+        if case["model"] == "tiny_gpt":
+            self.case, reply = text_setup(case)
+            return reply
+        model, matched = self.model(case["model"], case["modelFile"])
         inputs = load_tensor(case["inputs"])
         kwargs = captum_kwargs(case["method"], case["options"])
         method = build(case["method"], model, case.get("torchLayer"))
-        self.case = (method, inputs, kwargs)
+        self.case = lambda: method.attribute(inputs, **kwargs)
         with torch.no_grad():
             logits = model(inputs)
         return {"weightsFromOnnx": matched, "logitsSum": float(logits.sum())}
 
     def run(self, _):
-        method, inputs, kwargs = self.case
         t = time.perf_counter()
-        result = method.attribute(inputs, **kwargs)
+        result = self.case()
         ms = (time.perf_counter() - t) * 1000
+        if isinstance(result, ca.LLMAttributionResult):  # the text cases: one value per prompt feature
+            seq = result.seq_attr.detach().double()
+            return {"ms": ms, "sum": float(seq.sum()), "values": seq.tolist()}
         attributions = result[0] if isinstance(result, tuple) else result
         return {"ms": ms, "sum": float(attributions.detach().double().sum())}
 
