@@ -12,6 +12,9 @@ import * as esbuild from 'esbuild';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf8'));
+// The gradient builder inlined here names itself in the gradient-model cache key (see @attribution/onnx's node-fs.ts).
+const builder = path.join(path.dirname(fileURLToPath(import.meta.resolve('@attribution/onnx-grad'))), 'build-fingerprint.txt');
+const builderPrint = `build:${fs.readFileSync(builder, 'utf8').trim()}`;
 const own = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies }).filter((d) => !d.startsWith('@attribution/'));
 
 await esbuild.build({
@@ -25,4 +28,5 @@ await esbuild.build({
   // Bundled CommonJS dependencies call require() for Node's built-in modules.
   banner: { js: "import { createRequire as __attributionRequire } from 'node:module';\nconst require = __attributionRequire(import.meta.url);" },
   external: own.flatMap((d) => [d, `${d}/*`]),
+  define: { __ATTRIBUTION_BUILDER__: JSON.stringify(builderPrint) },
 });

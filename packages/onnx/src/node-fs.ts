@@ -51,6 +51,12 @@ async function entries(folder: string): Promise<{ name: string; bytes: number; u
 
 let builderPrint: Promise<string> | undefined;
 
+/**
+ * The builder's fingerprint, set by a bundler (the command line's bundle defines it from the `@attribution/onnx-grad`
+ * build it inlines, so that the key names the code that builds, not whichever copy is installed next to it).
+ */
+declare const __ATTRIBUTION_BUILDER__: string | undefined;
+
 /** Path, size and modification time of every file under `dir`, hashed. */
 async function fingerprint(dir: string): Promise<string> {
   const hash = createHash('sha256');
@@ -79,6 +85,7 @@ const cache: CacheStore = {
   machine: () => `${process.platform}/${process.arch}/${os.cpus()[0]?.model ?? 'unknown'}`,
   builder() {
     builderPrint ??= (async () => {
+      if (typeof __ATTRIBUTION_BUILDER__ === 'string') return __ATTRIBUTION_BUILDER__;
       // The package folder of @attribution/onnx-grad: its build writes the fingerprint of the sources it compiled;
       // when tests run the sources themselves, their files are fingerprinted here.
       const dir = path.dirname(fileURLToPath(import.meta.resolve('@attribution/onnx-grad')));
