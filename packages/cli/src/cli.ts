@@ -390,20 +390,20 @@ export function program(io: Io = processIo): Command {
     .argument('<dirs...>', 'the shard folders (each written by explain-dataset --shard)')
     .addOption(required(new Option('--out <dir>', 'the merged folder: new or empty; verified after the copy')))
     .action(async (dirs: string[], opts: { out: string }) => (await import('./merge.js')).mergeCommand(dirs, opts.out, io.out));
-  const cache = cmd.command('cache').description('the on-disk cache of built gradient models ($XDG_CACHE_HOME/attribution): building one for a large model costs more than the attribution, so each is kept');
+  const cache = cmd.command('cache').description('the on-disk cache of built gradient models and ONNX Runtime\'s optimised models ($XDG_CACHE_HOME/attribution): building one for a large model costs more than the attribution, so each is kept');
   cache
     .command('info')
-    .description('where the cache is, how many gradient models it holds and their size')
+    .description('where the cache is, how many models it holds and their size')
     .option('--folder <dir>', 'another cache folder')
     .action(async (opts: { folder?: string }) => {
       const { gradientModelCache } = await import('@attribution/onnx');
       const c = gradientModelCache(opts.folder);
       const { entries, bytes } = await c.size();
-      io.out(`${c.folder}: ${entries} gradient model${entries === 1 ? '' : 's'}, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
+      io.out(`${c.folder}: ${entries} cached model${entries === 1 ? '' : 's'}, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
     });
   cache
     .command('clear')
-    .description('delete every cached gradient model')
+    .description('delete every cached model')
     .option('--folder <dir>', 'another cache folder')
     .action(async (opts: { folder?: string }) => {
       const { gradientModelCache } = await import('@attribution/onnx');
